@@ -35,6 +35,15 @@ function configureOnce(): void {
   }
 }
 
+/**
+ * Sets the console level unless `BACKEND_UPDATER_LOG_LEVEL` chose one, so a
+ * command can keep its own output readable while the variable still wins.
+ */
+export function setDefaultConsoleLevel(level: 'debug' | 'info' | 'warn' | 'error'): void {
+  configureOnce();
+  if (!process.env.BACKEND_UPDATER_LOG_LEVEL) log.transports.console.level = level;
+}
+
 /** Returns a logger whose lines start with `[scope]`. */
 export function createLogger(scope: string): Logger {
   configureOnce();

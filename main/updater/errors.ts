@@ -36,12 +36,14 @@ export const UPDATE_ERROR_CODES = [
   'LOCKED',
   // Backend process
   'BACKEND_START_FAILED',
+  'BACKEND_STOP_FAILED',
   'HEALTH_CHECK_FAILED',
   // Operations
   'BUSY',
   'INVALID_STATE',
   'INVALID_INPUT',
   'NOT_CANCELLABLE',
+  'CANCELLED',
   'UNAUTHORIZED',
   'FORBIDDEN',
   'INTERNAL',
@@ -115,9 +117,10 @@ export function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError();
 }
 
-/** Converts any thrown value into plain error data; unknown errors become INTERNAL. */
+/** Converts any thrown value into plain error data; cancellations become CANCELLED and unknown errors INTERNAL. */
 export function toErrorData(error: unknown): UpdateErrorData {
   if (error instanceof UpdateError) return error.toData();
+  if (isCancellation(error)) return { code: 'CANCELLED', message: 'The operation was cancelled.', retryable: true };
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'INTERNAL', message: `Unexpected error: ${message}`, retryable: false };
 }

@@ -1,0 +1,144 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { configFromEnvironment, loadConfig, parseConfig, type UpdaterConfig } from '../config';
+import { createLogger } from '../logger';
+import { checkResultJson } from '../http-api';
+import { archiveFormat } from '../updater/assets';
+import { findUpdate } from '../updater/check';
+import { UpdateError } from '../updater/errors';
+import { fetchUpdate } from '../updater/fetch-update';
+import { createFeed } from '../updater/feeds';
+import { BackendUpdater } from '../updater/updater';
+import { sha256File, verifySha256 } from '../updater/verify';
+import { feedOverrides, FEED_OPTIONS, parseCommandArgs, parseVersionOption, requireString, type ParsedValues } from './args';
+import { formatBytes, printResult, progressPrinter } from './output';
+
+const logger = createLogger('cli');
+
+/** Configuration for commands that run without a data folder. */
+function configWithoutHome(values: ParsedValues): UpdaterConfig {
+  return parseConfig({ home: process.cwd(), ...configFromEnvironment(), ...feedOverrides(values) });
+}
+
+/** Runs `action` while holding the data folder's lock, so a running `serve` or app is never raced. */
+async function withUpdater<T>(config: UpdaterConfig, action: (updater: BackendUpdater) => Promise<T>): Promise<T> {
+  const updater = new BackendUpdater({ config, logger });
+  const release = await updater.store.lock();
+  try {
+    await updater.init();
+    return await action(updater);
+  } finally {
+    await release();
+  }
+}
+
+export async function checkCommand(args: string[]): Promise<void> {
+  const values = parseCommandArgs('check', args, { ...FEED_OPTIONS, current: { type: 'string' }, home: { type: 'string' } });
+  let config: UpdaterConfig;
+  let current: string | null;
+  if (typeof values.current === 'string') {
+    current = parseVersionOption(values.current, 'current');
+    config = typeof values.home === 'string' ? await loadConfig(values.home, feedOverrides(values)) : configWithoutHome(values);
+  } else {
+    const home = requireString(values, 'home', 'check');
+    config = await loadConfig(home, feedOverrides(values));
+    current = await new BackendUpdater({ config, logger }).currentVersion();
+  }
+  const outcome = await findUpdate({ feed: createFeed({ url: config.feedUrl, token: config.token, maxPages: config.maxPages, idleTimeoutMs: config.idleTimeoutMs, logger }), config, logger }, current);
+  const result =
+    outcome.kind === 'update'
+      ? { updateAvailable: true as const, currentVersion: outcome.found.info.currentVersion, latestVersion: outcome.found.info.version, update: outcome.found.info }
+      : { updateAvailable: false as const, currentVersion: outcome.currentVersion, latestVersion: outcome.latestVersion, update: null };
+  const lines = result.update
+    ? [`Update available: ${result.currentVersion} -> ${result.latestVersion}`, `Asset: ${result.update.assetName} (${result.update.assetSize === null ? 'size unknown' : formatBytes(result.update.assetSize)})`, `Published: ${result.update.publishedAt ?? 'unknown'}`, '', result.update.releaseNotes]
+    : [`Up to date: ${result.currentVersion} (latest ${result.latestVersion ?? 'none'})`];
+  printResult(values.json === true, checkResultJson(result), lines);
+}
+
+export async function downloadCommand(args: string[]): Promise<void> {
+  const values = parseCommandArgs('download', args, { ...FEED_OPTIONS, current: { type: 'string' }, out: { type: 'string' } });
+  const current = parseVersionOption(requireString(values, 'current', 'download'), 'current');
+  const config = configWithoutHome(values);
+  const outDir = path.resolve(typeof values.out === 'string' ? values.out : '.');
+  const outcome = await findUpdate({ feed: createFeed({ url: config.feedUrl, token: config.token, maxPages: config.maxPages, idleTimeoutMs: config.idleTimeoutMs, logger }), config, logger }, current);
+  if (outcome.kind === 'none') {
+    throw new UpdateError('INVALID_STATE', `No update to download: ${current} is current (latest ${outcome.latestVersion ?? 'none'}).`);
+  }
+  const { info } = outcome.found;
+  const draw = values.json ? null : progressPrinter(process.stderr);
+  const downloadId = 'cli';
+  const result = await fetchUpdate(
+    {
+      config,
+      logger,
+      downloadsDir: outDir,
+      outputDir: outDir,
+      onProgress: (progress) => {
+        const total = progress.total ?? info.assetSize;
+        const percent = total ? Math.min(100, (progress.transferred / total) * 100) : null;
+        draw?.({ type: 'downloading', seq: 0, update: info, downloadId, transferred: progress.transferred, total, bytesPerSecond: progress.bytesPerSecond, percent });
+      },
+    },
+    outcome.found,
+  );
+  draw?.({ type: 'downloaded', seq: 0, update: info, sha256: result.sha256 });
+  printResult(values.json === true, { version: info.version, file: result.file, size: result.size, sha256: result.sha256, checksum_source: result.checksumSource }, [
+    `Downloaded ${info.assetName} ${info.version} to ${result.file}`,
+    `Size: ${formatBytes(result.size)}, SHA-256 ${result.sha256} (${result.checksumSource ? `verified against ${result.checksumSource}` : 'no checksum published'})`,
+  ]);
+}
+
+export async function installCommand(args: string[]): Promise<void> {
+  const values = parseCommandArgs('install', args, { ...FEED_OPTIONS, home: { type: 'string' }, file: { type: 'string' }, version: { type: 'string' }, sha256: { type: 'string' } });
+  const home = requireString(values, 'home', 'install');
+  const config = await loadConfig(home, feedOverrides(values));
+  const result = await withUpdater(config, async (updater) => {
+    if (typeof values.file !== 'string') {
+      if (typeof values.feed !== 'string') throw new UpdateError('INVALID_INPUT', 'Missing source for "install": give --file ARCHIVE --version VERSION, or --feed URL.');
+      if (!values.json) updater.onState(progressPrinter(process.stderr));
+      return updater.install();
+    }
+    const file = path.resolve(values.file);
+    const version = parseVersionOption(requireString(values, 'version', 'install'), 'version');
+    await fs.access(file).catch(() => {
+      throw new UpdateError('INVALID_INPUT', `Archive not found: ${file}.`);
+    });
+    const format = archiveFormat(file);
+    if (!format) throw new UpdateError('INVALID_INPUT', `Unsupported archive ${path.basename(file)}: expected .zip, .tar.gz or .tgz.`);
+    if (typeof values.sha256 === 'string') verifySha256(await sha256File(file), values.sha256, path.basename(file));
+    return updater.installFile({ file, version, format });
+  });
+  printResult(values.json === true, { version: result.version, previous_version: result.previousVersion, health: result.health }, [
+    `Installed ${result.version} (previous ${result.previousVersion ?? 'none'}); health check passed: ${JSON.stringify(result.health)}`,
+  ]);
+}
+
+export async function rollbackCommand(args: string[]): Promise<void> {
+  const values = parseCommandArgs('rollback', args, { home: { type: 'string' } });
+  const config = await loadConfig(requireString(values, 'home', 'rollback'));
+  const state = await withUpdater(config, (updater) => updater.store.rollback());
+  printResult(values.json === true, { current_version: state.current, previous_version: state.previous }, [
+    `Rolled back: active version is now ${state.current ?? '(none)'} (previous ${state.previous ?? 'none'}).`,
+  ]);
+}
+
+export async function statusCommand(args: string[]): Promise<void> {
+  const values = parseCommandArgs('status', args, { home: { type: 'string' } });
+  const config = await loadConfig(requireString(values, 'home', 'status'));
+  const updater = new BackendUpdater({ config, logger });
+  const state = await updater.store.readState();
+  const versions = await updater.store.installedVersions();
+  const current = state.current ?? config.bundled?.version ?? null;
+  printResult(
+    values.json === true,
+    { current_version: current, previous_version: state.previous, installed_versions: versions, pending: state.pending, home: config.home, feed: config.feedUrl },
+    [
+      `Active version: ${current ?? '(none)'}${state.current === null && config.bundled ? ' (bundled)' : ''}`,
+      `Previous version: ${state.previous ?? '(none)'}`,
+      `Installed: ${versions.length > 0 ? versions.join(', ') : '(none)'}`,
+      `Interrupted install: ${state.pending ? `${state.pending.step} ${state.pending.version}` : 'none'}`,
+      `Data folder: ${config.home}`,
+    ],
+  );
+}
+

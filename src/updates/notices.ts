@@ -1,0 +1,76 @@
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import { createJSONStorage, persist, type StateStorage } from 'zustand/middleware';
+
+/** Time after closing an update toast before the same version may toast again. */
+export const TOAST_COOLDOWN_MS = 24 * 60 * 60_000;
+
+/** Returns the stable id of the "update available" toast for one version. */
+export function toastIdFor(version: string): string {
+  return `update-available-${version}`;
+}
+
+/** Toast and dialog state of the update UI. */
+export interface NoticeStore {
+  /** Version whose "update available" toast is open, or null. */
+  toastVersion: string | null;
+  dialogOpen: boolean;
+  /** True while a check that the user started runs; its result opens the dialog instead of a toast. */
+  manualCheckPending: boolean;
+  /** Wall-clock time at which each version's toast was last closed. */
+  closedToasts: Record<string, number>;
+  /** Opens the toast for `version` unless it is open, the dialog is open, or it was closed within the cooldown. */
+  offerToast(version: string): void;
+  /** Closes the open toast and starts its cooldown. */
+  closeToast(): void;
+  openDialog(): void;
+  closeDialog(): void;
+  setManualCheckPending(pending: boolean): void;
+}
+
+export interface NoticeStoreOptions {
+  now?: () => number;
+  /** Keeps closed-toast times across reloads; `localStorage` by default. */
+  storage?: StateStorage;
+}
+
+const STORAGE_KEY = 'backend-updater.notices';
+
+/** Creates the toast and dialog store; closed-toast times persist in `storage`. */
+export function createNoticeStore(options: NoticeStoreOptions = {}): StoreApi<NoticeStore> {
+  const now = options.now ?? (() => Date.now());
+  const storage = options.storage ?? globalThis.localStorage;
+
+  const isCoolingDown = (closedAt: number | undefined): boolean =>
+    closedAt !== undefined && Math.abs(now() - closedAt) < TOAST_COOLDOWN_MS;
+
+  return createStore<NoticeStore>()(
+    persist(
+      (set, get) => ({
+        toastVersion: null,
+        dialogOpen: false,
+        manualCheckPending: false,
+        closedToasts: {},
+        offerToast: (version) => {
+          const current = get();
+          if (current.toastVersion === version || current.dialogOpen || current.manualCheckPending) return;
+          if (isCoolingDown(current.closedToasts[version])) return;
+          set({ toastVersion: version });
+        },
+        closeToast: () => {
+          const { toastVersion, closedToasts } = get();
+          if (toastVersion === null) return;
+          const kept = Object.entries(closedToasts).filter(([, closedAt]) => isCoolingDown(closedAt));
+          set({ toastVersion: null, closedToasts: { ...Object.fromEntries(kept), [toastVersion]: now() } });
+        },
+        openDialog: () => set({ dialogOpen: true }),
+        closeDialog: () => set({ dialogOpen: false }),
+        setManualCheckPending: (pending) => set({ manualCheckPending: pending }),
+      }),
+      {
+        name: STORAGE_KEY,
+        storage: createJSONStorage(() => storage),
+        partialize: (state) => ({ closedToasts: state.closedToasts }),
+      },
+    ),
+  );
+}
