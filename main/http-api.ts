@@ -57,7 +57,17 @@ const HTTP_STATUS: Partial<Record<UpdateErrorCode, number>> = {
 
 const MAX_BODY_BYTES = 64 * 1024;
 const versionQuerySchema = z.string().regex(/^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'a semantic version such as 2.0.0');
-const emptyBodySchema = z.object({}).strict();
+/**
+ * Body of a POST: empty, or JSON naming the version the client expects. A
+ * version that differs from the update on offer is rejected, so a client
+ * never installs something other than what it showed its user.
+ */
+const postBodySchema = z
+  .object({
+    version: versionQuerySchema.optional(),
+    current_version: versionQuerySchema.optional(),
+  })
+  .strict();
 
 /** Maps a check result to the snake_case JSON that HTTP clients and `--json` receive. */
 export function checkResultJson(result: CheckResult): Record<string, unknown> {
@@ -166,11 +176,14 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApiServ
     const route = `${request.method} ${url.pathname.replace(/\/+$/, '') || '/'}`;
     logger.debug(`request ${requestId} ${route}`);
 
+    let expectedVersion: string | null = null;
     if (request.method === 'POST') {
       checkToken(request);
-      if (!emptyBodySchema.safeParse(await readJsonBody(request)).success) {
-        throw new UpdateError('INVALID_INPUT', `${route} takes no parameters; send no body or {}.`);
+      const body = postBodySchema.safeParse(await readJsonBody(request));
+      if (!body.success) {
+        throw new UpdateError('INVALID_INPUT', `Invalid body for ${route}: send no body, {} or {"version": "X.Y.Z"}.`);
       }
+      expectedVersion = body.data.version?.replace(/^v/, '') ?? null;
     }
     switch (route) {
       case 'GET /api/updates/version':
@@ -182,10 +195,12 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApiServ
       case 'GET /api/updates/events':
         return openEventStream(request, response);
       case 'POST /api/updates/download': {
+        await checkExpectedVersion(expectedVersion);
         const result = await updater.download();
         return sendJson(response, 200, { version: result.version, sha256: result.sha256, size: result.size });
       }
       case 'POST /api/updates/install': {
+        await checkExpectedVersion(expectedVersion);
         const result = await updater.install();
         return sendJson(response, 200, { version: result.version, previous_version: result.previousVersion, health: result.health });
       }
@@ -198,6 +213,16 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApiServ
     const known = ['/api/updates/version', '/api/updates/state', '/api/updates/check', '/api/updates/events', '/api/updates/download', '/api/updates/install', '/api/updates/cancel'];
     const status = known.includes(url.pathname) ? 405 : 404;
     sendJson(response, status, { error: { code: 'INVALID_INPUT', message: `${status === 405 ? 'Method not allowed' : 'Not found'}: ${route}.`, retryable: false } });
+  }
+
+  /** Rejects a request whose body names another version than the update on offer. */
+  async function checkExpectedVersion(expected: string | null): Promise<void> {
+    if (expected === null) return;
+    const state = updater.getState();
+    const offered = 'update' in state && state.update ? state.update.version : (await updater.check()).latestVersion;
+    if (offered !== expected) {
+      throw new UpdateError('INVALID_STATE', `The update on offer is ${offered ?? 'none'}, not the requested ${expected}. Check for updates again.`);
+    }
   }
 
   async function runCheck(currentVersion: string | null): Promise<CheckResult> {

@@ -346,6 +346,29 @@ describe.each(FORMATS)('extractArchive %s', (format) => {
   });
 });
 
+describe('extractArchive options', () => {
+  it('validates extraction limits', async () => {
+    const archive = await makeZip(path.join(tmp, 'a.zip'), [file('main.py', 'a')]);
+
+    const error = await updateErrorOf(extractArchive({ file: archive, format: 'zip', destination: path.join(tmp, 'bad'), limits: { maxEntries: 0 } }));
+    const result = await extractArchive({ file: archive, format: 'zip', destination: path.join(tmp, 'ok'), limits: { maxEntries: undefined } });
+
+    expect(error.code).toBe('INVALID_INPUT');
+    expect(error.message).toContain('maxEntries');
+    expect(result.files).toBe(1);
+  });
+
+  it('reports a missing archive file', async () => {
+    const missing = path.join(tmp, 'missing.zip');
+
+    const error = await updateErrorOf(extractArchive({ file: missing, format: 'zip', destination: path.join(tmp, 'out') }));
+
+    expect(error.code).toBe('INVALID_INPUT');
+    expect(error.message).toContain(missing);
+    expect(existsSync(path.join(tmp, 'out'))).toBe(false);
+  });
+});
+
 describe('extractArchive zip specifics', () => {
   it('turns backslashes into folders', async () => {
     const archive = await makeZip(path.join(tmp, 'ps5.zip'), [

@@ -97,6 +97,24 @@ describe('HTTP Update API', () => {
     expect(serving?.updater.getState().type).toBe('idle');
   });
 
+  it('validates the POST body', async () => {
+    const { handle } = await serveWorld();
+    const headers = { authorization: `Bearer ${handle.api.token}`, 'content-type': 'application/json' };
+    const post = (body: string) => fetch(`${handle.api.url}/api/updates/download`, { method: 'POST', headers, body });
+
+    const unknownKey = await post('{"force": true}');
+    const notJson = await post('{');
+    const otherVersion = await post('{"version": "9.9.9"}');
+    const matching = await post('{"version": "2.1.0"}');
+
+    expect(unknownKey.status).toBe(400);
+    expect(notJson.status).toBe(400);
+    expect(otherVersion.status).toBe(409);
+    expect((await otherVersion.json()).error.code).toBe('INVALID_STATE');
+    expect(matching.status).toBe(200);
+    expect((await matching.json()).version).toBe('2.1.0');
+  });
+
   it('rejects an invalid current_version', async () => {
     const { handle } = await serveWorld();
     const response = await fetch(`${handle.api.url}/api/updates/check?current_version=latest`);

@@ -167,8 +167,8 @@ describe('BackendSupervisor start', () => {
     expect(status).toMatchObject({ running: true, healthy: true, port: supervisor.port, version: '2.0.0', dir });
     expect(status.pid).toBeGreaterThan(0);
     expect(started).toEqual([expect.objectContaining({ pid: status.pid, version: '2.0.0', dir, port: supervisor.port })]);
-    const health2 = await getJson(supervisor.port, '/health');
-    expect(health2.type).toBe('application/json');
+    const healthResponse = await getJson(supervisor.port, '/health');
+    expect(healthResponse.type).toBe('application/json');
     expect((await getJson(supervisor.port, '/')).body).toMatchObject({ version: '2.0.0', pid: status.pid });
     expect((await getJson(supervisor.port, '/missing')).status).toBe(404);
     expect(logs.some((log) => log.message.includes(`pid ${status.pid}`) && log.message.includes(dir))).toBe(true);

@@ -160,14 +160,14 @@ export class BackendProcess {
   }
 
   private async endGroupMembers(deadline: number): Promise<void> {
-    // Members got SIGTERM with the leader; they get until the stop deadline to finish.
+    // Members got SIGTERM with the leader, so they get until the stop deadline to finish.
     while (isProcessGroupAlive(this.pid) && Date.now() < deadline) await sleep(50);
     this.killLeftovers();
   }
 
   private async terminateWindows(graceMs: number): Promise<void> {
-    // NOTE: untested on Windows. There is no SIGTERM for a console process, so the
-    // tree is force-killed at once; the stdin watchdog is the graceful path there.
+    // NOTE: untested on Windows. Windows has no SIGTERM for console processes, so the
+    // tree is force-killed right after stdin is closed, without a grace period.
     this.child.stdin?.end();
     await killProcessTreeWindows(this.pid);
     if (!(await this.waitForExit(graceMs))) throw this.stopFailure(graceMs);

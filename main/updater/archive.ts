@@ -19,7 +19,7 @@ export type ExtractFormat = 'zip' | 'tar.gz';
 export interface ExtractOptions {
   file: string;
   format: ExtractFormat;
-  /** Folder to extract into; it must not exist or be empty, and it is removed on failure. */
+  /** Folder to extract into. It must not exist or be empty, and it is removed on failure. */
   destination: string;
   /** Overrides for some of `DEFAULT_EXTRACT_LIMITS`. */
   limits?: Partial<ExtractLimits>;
@@ -43,7 +43,7 @@ export interface ExtractResult {
  *
  * Files get mode 0o644, or 0o755 when the archive marks them executable, and
  * folders 0o755. Symbolic links are created last and must resolve inside the
- * destination; a hard link becomes a copy of the file it names. Limits count
+ * destination. A hard link becomes a copy of the file it names. Limits count
  * entries, bytes written and bytes written per byte of archive. On any failure
  * or cancellation the destination is removed and an UpdateError (or
  * CancelledError) is thrown.
@@ -52,7 +52,7 @@ export async function extractArchive(options: ExtractOptions): Promise<ExtractRe
   const logger = options.logger ?? silentLogger;
   const limits = resolveLimits(options.limits);
   if (options.format !== 'zip' && options.format !== 'tar.gz') {
-    throw new UpdateError('INVALID_INPUT', `Archive format "${String(options.format)}" is not supported; use "zip" or "tar.gz".`);
+    throw new UpdateError('INVALID_INPUT', `Archive format "${String(options.format)}" is not supported. Use "zip" or "tar.gz".`);
   }
   throwIfCancelled(options.signal);
   const archiveSize = await archiveFileSize(options.file);
@@ -98,8 +98,13 @@ async function extractInto(root: string, options: ExtractOptions, limits: Extrac
   }
 }
 
+/** Fills limits that are missing or undefined from the defaults and validates them. */
 function resolveLimits(overrides: Partial<ExtractLimits> | undefined): ExtractLimits {
-  const limits = { ...DEFAULT_EXTRACT_LIMITS, ...overrides };
+  const limits: ExtractLimits = {
+    maxTotalBytes: overrides?.maxTotalBytes ?? DEFAULT_EXTRACT_LIMITS.maxTotalBytes,
+    maxEntries: overrides?.maxEntries ?? DEFAULT_EXTRACT_LIMITS.maxEntries,
+    maxCompressionRatio: overrides?.maxCompressionRatio ?? DEFAULT_EXTRACT_LIMITS.maxCompressionRatio,
+  };
   for (const [name, value] of Object.entries(limits)) {
     if (typeof value !== 'number' || !(value > 0)) {
       throw new UpdateError('INVALID_INPUT', `Extraction limit ${name} must be a positive number, got ${String(value)}.`);
@@ -115,10 +120,10 @@ async function archiveFileSize(file: string): Promise<number> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  throw new UpdateError('INVALID_INPUT', `Archive file ${file} does not exist or is not a file; download it again.`, { details: { file } });
+  throw new UpdateError('INVALID_INPUT', `Archive file ${file} does not exist or is not a file. Download it again.`, { details: { file } });
 }
 
-/** Creates the destination or accepts an empty one; returns its real path. */
+/** Creates the destination or accepts an empty one, and returns its real path. */
 async function prepareDestination(destination: string): Promise<string> {
   try {
     await mkdir(destination, { recursive: true });
@@ -128,7 +133,7 @@ async function prepareDestination(destination: string): Promise<string> {
 
   const children = await readdir(destination);
   if (children.length > 0) {
-    throw new UpdateError('INVALID_INPUT', `Extraction folder ${destination} is not empty; pass a new or empty folder.`, { details: { destination } });
+    throw new UpdateError('INVALID_INPUT', `Extraction folder ${destination} is not empty. Pass a new or empty folder.`, { details: { destination } });
   }
   return realpath(destination);
 }
@@ -154,7 +159,7 @@ function toExtractionError(error: unknown, options: ExtractOptions): UpdateError
   if (typeof errno.syscall === 'string') {
     return new UpdateError('INSTALL_FAILED', `Extracting ${options.file} into ${options.destination} failed: ${message}. Check the folder's permissions, then try again.`, { cause: error });
   }
-  return new UpdateError('ARCHIVE_INVALID', `Archive ${options.file} is not a valid ${options.format} file: ${message}. Download it again; if this keeps happening, the release file is damaged.`, {
+  return new UpdateError('ARCHIVE_INVALID', `Archive ${options.file} is not a valid ${options.format} file: ${message}. Download it again. If this keeps happening, the release file is damaged.`, {
     details: { file: options.file },
     cause: error,
   });

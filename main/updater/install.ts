@@ -5,7 +5,7 @@ import semver from 'semver';
 import { silentLogger, type Logger } from '../logger';
 import { extractArchive, resolveEntryPath, type ExtractFormat, type ExtractLimits } from './archive';
 import { throwIfCancelled, UpdateError } from './errors';
-import { activeVersionError, assertEntryPoint, assertVersionName, describePending, exists, isFile, pendingError } from './install/checks';
+import { activeVersionError, assertEntryPoint, assertVersionName, describePending, exists, isFile, pendingError, toInstallError } from './install/checks';
 import { removeRecordedStaging, removeStagingLeftovers, REPLACED_PREFIX, restoreReplacedFolders, stagingFolderName } from './install/leftovers';
 import { acquireLock } from './install/lock';
 import { moveFolder, type RenameFolder } from './install/move';
@@ -20,14 +20,14 @@ export type PendingStep =
   | { step: 'staging'; version: string; stagingDir: string }
   | { step: 'activated'; version: string; previous: string | null };
 
-/** Which installed version runs, which one to roll back to, and the unfinished step. */
+/** Active version, the version to roll back to, and the unfinished step. */
 export interface InstallState {
   current: string | null;
   previous: string | null;
   pending: PendingStep | null;
 }
 
-/** What `recover()` did with an install that a crash or kill interrupted. */
+/** Outcome of `recover()` for an install that a crash or kill interrupted. */
 export interface RecoveryReport {
   action: 'none' | 'cleaned-staging' | 'rolled-back';
   /** Active version after recovery. */
@@ -37,7 +37,7 @@ export interface RecoveryReport {
 
 /** Options of `InstallStore`. */
 export interface InstallStoreOptions {
-  /** Data folder; the store uses `<home>/backend`. */
+  /** Data folder. The store uses `<home>/backend`. */
   home: string;
   /** File that must exist at the top of every installed version. @default 'main.py' */
   entryPoint?: string;
@@ -93,13 +93,13 @@ export class InstallStore {
     return this.recover();
   }
 
-  /** Takes the single-instance lock for this data folder; returns its release function. */
+  /** Takes the single-instance lock for this data folder and returns its release function. */
   async lock(): Promise<() => Promise<void>> {
     await mkdir(this.backendDir, { recursive: true });
     return acquireLock(path.join(this.backendDir, '.lock'), this.logger);
   }
 
-  /** Reads the state; a missing file means nothing is installed. */
+  /** Reads the state. A missing file means that nothing is installed. */
   async readState(): Promise<InstallState> {
     const { current, previous, pending } = await this.stateFile.read();
     return { current, previous, pending };
@@ -110,7 +110,7 @@ export class InstallStore {
     return (await this.stateFile.read()).highestVerified ?? null;
   }
 
-  /** Returns the folder of a version; throws INVALID_INPUT for a name that is not a semver version. */
+  /** Returns the folder of a version, or throws INVALID_INPUT for a name that is not a semver version. */
   versionDir(version: string): string {
     assertVersionName(version);
     return path.join(this.versionsDir, version);
@@ -135,27 +135,27 @@ export class InstallStore {
    * version unless it is the current one. Returns the version folder.
    */
   stageArchive(input: StageInput): Promise<string> {
-    return this.exclusive(() => this.stage(input));
+    return this.exclusive(`stage ${input.version}`, () => this.stage(input));
   }
 
   /** Makes `version` current and journals it as awaiting its health check. */
   activate(version: string): Promise<{ previous: string | null }> {
-    return this.exclusive(() => this.doActivate(version));
+    return this.exclusive(`activate ${version}`, () => this.doActivate(version));
   }
 
   /** Records that `version` passed its health check and prunes versions other than current and previous. */
   confirm(version: string): Promise<void> {
-    return this.exclusive(() => this.doConfirm(version));
+    return this.exclusive(`confirm ${version}`, () => this.doConfirm(version));
   }
 
-  /** Switches back to the previous version; the folder rolled back from is kept. */
+  /** Switches back to the previous version and keeps the folder rolled back from. */
   rollback(): Promise<{ current: string | null; previous: string | null }> {
-    return this.exclusive(() => this.doRollback());
+    return this.exclusive('rollback', () => this.doRollback());
   }
 
   /** Finishes or rolls back an interrupted install and removes leftovers of crashes. */
   recover(): Promise<RecoveryReport> {
-    return this.exclusive(() => this.doRecover());
+    return this.exclusive('recovery', () => this.doRecover());
   }
 
   private async stage(input: StageInput): Promise<string> {
@@ -185,7 +185,7 @@ export class InstallStore {
     return target;
   }
 
-  /** Moves a staged folder to `target`; an existing copy is moved aside first and put back on failure. */
+  /** Moves a staged folder to `target`. An existing copy is moved aside first and put back on failure. */
   private async replaceVersionFolder(source: string, target: string, version: string): Promise<void> {
     let aside: string | null = null;
     if (await exists(target)) {
@@ -204,8 +204,9 @@ export class InstallStore {
   }
 
   private async abandonStaging(state: StoredState, stagingDir: string, version: string, cause: unknown): Promise<void> {
-    const reason = cause instanceof UpdateError ? `${cause.code}: ${cause.message}` : cause instanceof Error ? cause.message : String(cause);
-    this.logger.warn(`stage failed ${version}: ${reason}`);
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const code = cause instanceof UpdateError ? `${cause.code}: ` : '';
+    this.logger.warn(`stage failed ${version}: ${code}${message}`);
     try {
       await rm(stagingDir, { recursive: true, force: true, maxRetries: 3 });
       await this.stateFile.write({ ...state, pending: null });
@@ -247,7 +248,7 @@ export class InstallStore {
     await this.prune(state.current, state.previous);
   }
 
-  /** Deletes version folders other than `current` and `previous`; a folder that cannot be deleted is logged and kept. */
+  /** Deletes version folders other than `current` and `previous`. A folder that cannot be deleted is logged and kept. */
   private async prune(current: string | null, previous: string | null): Promise<void> {
     for (const version of await this.installedVersions()) {
       if (version === current || version === previous) continue;
@@ -298,12 +299,12 @@ export class InstallStore {
     const previous = pending.previous;
     if (previous !== null && (await isFile(resolveEntryPath(this.versionDir(previous), this.entryPoint)))) {
       await this.stateFile.write({ ...state, current: previous, previous: pending.version, pending: null });
-      return { action: 'rolled-back', current: previous, detail: `version ${pending.version} was activated but never passed its health check; switched back to ${previous}` };
+      return { action: 'rolled-back', current: previous, detail: `version ${pending.version} was activated but never passed its health check, so it switched back to ${previous}` };
     }
 
     await this.stateFile.write({ ...state, pending: null });
-    const why = previous === null ? 'there is no previous version' : `the previous version ${previous} is no longer installed`;
-    return { action: 'none', current: state.current, detail: `version ${pending.version} was activated but never passed its health check, and ${why}; kept it` };
+    const reason = previous === null ? 'there is no previous version' : `the previous version ${previous} is no longer installed`;
+    return { action: 'none', current: state.current, detail: `version ${pending.version} was activated but never passed its health check, and ${reason}, so it was kept` };
   }
 
   private async assertInstalled(version: string, folder: string): Promise<void> {
@@ -317,9 +318,13 @@ export class InstallStore {
     for (const folder of [this.backendDir, this.versionsDir, this.stagingDir, this.downloadsDir]) await mkdir(folder, { recursive: true });
   }
 
-  /** Runs `task` after every earlier operation of this store has settled. */
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
+  /**
+   * Runs `task` after every earlier operation of this store has settled. A
+   * file system error becomes DISK_FULL or INSTALL_FAILED naming `operation`.
+   */
+  private exclusive<T>(operation: string, task: () => Promise<T>): Promise<T> {
+    const guarded = (): Promise<T> => task().catch((error: unknown) => Promise.reject(toInstallError(error, operation, this.backendDir)));
+    const run = this.queue.then(guarded, guarded);
     this.queue = run.catch(() => undefined);
     return run;
   }

@@ -1,5 +1,5 @@
 import { Dialog } from 'radix-ui';
-import type { ReactNode } from 'react';
+import { useLayoutEffect, useRef, type ReactNode } from 'react';
 import type { UpdateInfo } from '../../main/updater/state';
 import { useNotices, useUpdateState } from './context';
 import { formatBytes, formatDate } from './format';
@@ -43,14 +43,31 @@ export function UpdateDialog(): ReactNode {
   const installedVersion = useUpdateState((store) => (store.state?.type === 'installed' ? store.state.version : null));
   const version = update?.version ?? installedVersion;
 
+  // Radix returns focus only to a Dialog.Trigger, but this dialog opens from
+  // several places (toast, status line, check button). Layout effects run
+  // before Radix moves focus into the dialog, so the opener is still focused here.
+  const opener = useRef<HTMLElement | null>(null);
+  useLayoutEffect(() => {
+    if (open && document.activeElement instanceof HTMLElement) opener.current = document.activeElement;
+  }, [open]);
+  const returnFocus = (event: Event): void => {
+    const element = opener.current;
+    opener.current = null;
+    if (!element?.isConnected) return;
+    event.preventDefault();
+    element.focus();
+  };
+
   return (
     <Dialog.Root open={open} onOpenChange={(next) => (next ? openDialog() : closeDialog())}>
       <Dialog.Portal>
         <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog">
+        <Dialog.Content className="dialog" onCloseAutoFocus={returnFocus}>
           <Dialog.Title>{version ? `Backend ${version}` : 'Backend update'}</Dialog.Title>
           <Dialog.Description className="muted">
-            {update ? `${update.releaseName || `Version ${update.version}`} for the bundled backend.` : 'No update is being offered right now.'}
+            {update
+              ? `Replaces backend ${update.currentVersion}. Only the backend restarts; the app stays open.`
+              : 'No update is being offered right now.'}
           </Dialog.Description>
           {update ? <UpdateDetails update={update} /> : null}
           {update ? (

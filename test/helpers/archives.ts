@@ -16,7 +16,7 @@ import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { Header, Pax } from 'tar';
 import yazl from 'yazl';
 
-/** A regular file; `mode` is the permission bits (default 0o644). */
+/** A regular file with permission bits `mode` (default 0o644). */
 export interface FileEntry {
   type: 'file';
   name: string;
@@ -26,21 +26,21 @@ export interface FileEntry {
   declaredSize?: number;
 }
 
-/** A directory; zip names get a trailing `/` when missing. */
+/** A directory. Zip names get a trailing `/` when missing. */
 export interface DirectoryEntry {
   type: 'directory';
   name: string;
   mode?: number;
 }
 
-/** A symbolic link; the target is stored as given. */
+/** A symbolic link whose target is stored as given. */
 export interface SymlinkEntry {
   type: 'symlink';
   name: string;
   target: string;
 }
 
-/** A hard link (tar only); the target is a path inside the archive. */
+/** A hard link (tar only) whose target is a path inside the archive. */
 export interface HardlinkEntry {
   type: 'hardlink';
   name: string;
@@ -51,7 +51,7 @@ export type ArchiveEntry = FileEntry | DirectoryEntry | SymlinkEntry | HardlinkE
 
 /** Options for `makeZip`. */
 export interface ZipOptions {
-  /** "version made by" for every central directory record; forces the raw writer. */
+  /** "version made by" for every central directory record, which forces the raw writer. */
   versionMadeBy?: number;
   /** Write the bytes here instead of with yazl, even when yazl would accept the entries. */
   raw?: boolean;
@@ -191,7 +191,9 @@ function rawZipRecord(entry: ArchiveEntry, offset: number): RawZipRecord {
   if (entry.type === 'hardlink') throw new Error(`zip has no hard links: ${entry.name}`);
   const isDirectory = entry.type === 'directory';
   const name = Buffer.from(isDirectory && !/[/\\]$/.test(entry.name) ? `${entry.name}/` : entry.name);
-  const data = entry.type === 'file' ? toBuffer(entry.content) : entry.type === 'symlink' ? Buffer.from(entry.target) : Buffer.alloc(0);
+  let data: Buffer = Buffer.alloc(0);
+  if (entry.type === 'file') data = toBuffer(entry.content);
+  if (entry.type === 'symlink') data = Buffer.from(entry.target);
   const method = entry.type === 'file' && data.length > 0 ? 8 : 0;
   const compressed = method === 8 ? deflateRawSync(data) : data;
   const unixMode = zipUnixMode(entry);

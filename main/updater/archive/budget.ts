@@ -4,7 +4,7 @@ import type { ExtractLimits } from './types';
 /**
  * Counts entries and bytes of one extraction pass against the limits and throws
  * ARCHIVE_TOO_LARGE as soon as one is passed. The first pass feeds it declared
- * sizes, so an oversized archive is rejected before anything is written; the
+ * sizes, so an oversized archive is rejected before anything is written. The
  * second pass feeds it the bytes actually written, which a lying header cannot
  * understate.
  */
@@ -45,7 +45,7 @@ export class ExtractionBudget {
     if (ratio > this.limits.maxCompressionRatio) {
       throw new UpdateError(
         'ARCHIVE_TOO_LARGE',
-        `Archive ${this.archiveFile} (${this.archiveSize} bytes) expands to more than ${this.limits.maxCompressionRatio} times its size (maxCompressionRatio), as a zip bomb does. Do not install it; report it to its publisher.`,
+        `Archive ${this.archiveFile} (${this.archiveSize} bytes) expands to more than ${this.limits.maxCompressionRatio} times its size (maxCompressionRatio), as a zip bomb does. Do not install it, and report it to its publisher.`,
         { details: { file: this.archiveFile, limit: 'maxCompressionRatio', value: this.limits.maxCompressionRatio } },
       );
     }

@@ -8,7 +8,7 @@ const DRIVE_LETTER = /^[A-Za-z]:/;
  * UpdateError('UNSAFE_ARCHIVE_ENTRY') naming the entry.
  *
  * `\` becomes `/` first, so Windows-made archives get folders on every OS and
- * `..\` is caught like `../`. Names are never rewritten beyond that: the check is
+ * `..\` is caught like `../`. Names are never rewritten beyond that. The check is
  * `path.relative`, not a string prefix, so `..././escape.txt` stays a legal name
  * inside the root while `../root2/x` (which shares the root's prefix) is rejected.
  * Drive letters and UNC names are rejected on every OS, because POSIX `path`
@@ -41,7 +41,7 @@ export function resolveLinkTarget(root: string, linkPath: string, target: string
   return resolved;
 }
 
-/** Returns true when `candidate` is `root` or lies below it; both must be absolute. */
+/** Returns true when `candidate` is `root` or lies below it. Both paths must be absolute. */
 export function isInside(root: string, candidate: string): boolean {
   const relative = path.relative(root, candidate);
   if (relative === '') return true;
@@ -69,7 +69,7 @@ function assertInsideRoot(root: string, resolved: string, entryName: string): vo
 function unsafeEntry(entryName: string, reason: string): UpdateError {
   return new UpdateError(
     'UNSAFE_ARCHIVE_ENTRY',
-    `Archive entry "${entryName}" ${reason}, so the archive was rejected and nothing was installed. Do not install this release; report it to its publisher.`,
+    `Archive entry "${entryName}" ${reason}, so the archive was rejected and nothing was installed. Do not install this release, and report it to its publisher.`,
     { details: { entry: entryName, reason } },
   );
 }
@@ -78,7 +78,7 @@ function unsafeEntry(entryName: string, reason: string): UpdateError {
 export function unsafeLink(entryName: string, target: string, reason: string): UpdateError {
   return new UpdateError(
     'UNSAFE_ARCHIVE_ENTRY',
-    `Archive entry "${entryName}" is a link to "${target}", which ${reason}, so the archive was rejected and nothing was installed. Do not install this release; report it to its publisher.`,
+    `Archive entry "${entryName}" is a link to "${target}", which ${reason}, so the archive was rejected and nothing was installed. Do not install this release, and report it to its publisher.`,
     { details: { entry: entryName, target, reason } },
   );
 }

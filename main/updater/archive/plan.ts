@@ -3,7 +3,7 @@ import { UpdateError } from '../errors';
 import { resolveEntryPath, resolveLinkTarget, unsafeLink } from './paths';
 import type { ArchiveEntryInfo, EntryKind } from './types';
 
-/** Where and how one archive entry is written. */
+/** Destination and kind of one archive entry to write. */
 export interface PlannedEntry {
   /** Name exactly as stored in the archive. */
   name: string;
@@ -11,13 +11,13 @@ export interface PlannedEntry {
   /** Absolute destination path inside the extraction root. */
   path: string;
   executable: boolean;
-  /** Symbolic link: the target text to create. Hard link: absolute path of the file to copy. */
+  /** Target text of a symbolic link to create, or the absolute path of the file that a hard link copies. */
   linkTarget?: string;
 }
 
 /** Result of checking every entry name before anything is written. */
 export interface ExtractionPlan {
-  /** One slot per listed entry, in archive order; null for folders and skipped entries. */
+  /** One slot per listed entry in archive order, with null for folders and skipped entries. */
   entries: Array<PlannedEntry | null>;
   /** Absolute folders to create, parents before children. */
   directories: string[];
@@ -25,11 +25,11 @@ export interface ExtractionPlan {
   strippedTopFolder: string | null;
 }
 
-/** macOS Finder adds resource forks under this folder of a zip; they are never installed. */
+/** Folder where macOS Finder puts resource forks in a zip. Its entries are never installed. */
 const MAC_METADATA_FOLDER = '__MACOSX';
 
 /**
- * Checks every entry against `root` and decides where it goes: names that leave
+ * Checks every entry against `root` and decides where it goes. Names that leave
  * the root, links that point outside it or through another link, duplicates and
  * file-versus-folder clashes are rejected here, before the first byte is
  * written. When every entry sits under one top folder, that folder is removed
@@ -104,7 +104,7 @@ class PlanBuilder {
     return { name: info.name, kind: info.kind, path: target, executable: info.executable, linkTarget };
   }
 
-  /** Records the parent folders of an entry; none of them may be a file or a link. */
+  /** Records the parent folders of an entry, none of which may be a file or a link. */
   private addParents(name: string, segments: string[]): void {
     for (let depth = 1; depth < segments.length; depth += 1) {
       const key = segments.slice(0, depth).join('/');
@@ -130,7 +130,7 @@ class PlanBuilder {
   /**
    * Returns the extracted file that a hard link names. Tar stores the target
    * relative to the archive root, and it must be a file written earlier from
-   * this archive; the link is then written as a copy of it.
+   * this archive. The link is then written as a copy of it.
    */
   private hardlinkSource(name: string, linkTarget: string): string {
     let segments: string[];
@@ -153,7 +153,7 @@ class PlanBuilder {
 }
 
 function invalidEntry(name: string, reason: string, code: 'ARCHIVE_INVALID' | 'UNSAFE_ARCHIVE_ENTRY'): UpdateError {
-  const advice = code === 'UNSAFE_ARCHIVE_ENTRY' ? 'Do not install this release; report it to its publisher.' : 'The archive is damaged or was built wrongly; report it to its publisher.';
+  const advice = code === 'UNSAFE_ARCHIVE_ENTRY' ? 'Do not install this release, and report it to its publisher.' : 'The archive is damaged or was built wrongly, so report it to its publisher.';
   return new UpdateError(code, `Archive entry "${name}" ${reason}, so the archive was rejected and nothing was installed. ${advice}`, {
     details: { entry: name, reason },
   });

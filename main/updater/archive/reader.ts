@@ -2,11 +2,11 @@ import type { ExtractionBudget } from './budget';
 import type { ExtractionPlan, PlannedEntry } from './plan';
 import type { ArchiveEntryInfo } from './types';
 
-/** One archive file read in two passes: list every entry, then write the planned ones. */
+/** Reader of one archive file in two passes, which lists every entry and then writes the planned ones. */
 export interface ArchiveReader {
   /** Lists every entry in archive order, calling `visit` on each as soon as it is read. */
   list(visit: (info: ArchiveEntryInfo) => void, signal?: AbortSignal): Promise<ArchiveEntryInfo[]>;
-  /** Writes the plan's files and hard link copies; returns the symbolic links left to create. */
+  /** Writes the plan's files and hard link copies, and returns the symbolic links left to create. */
   extract(plan: ExtractionPlan, budget: ExtractionBudget, signal?: AbortSignal): Promise<PlannedEntry[]>;
   /** Releases the open file, if any. */
   close(): void;

@@ -11,12 +11,12 @@ import { copyHardlinkEntry, writeFileEntry } from './write';
 const TAR_PARSER_MIN_RATIO = 1000;
 
 /**
- * Reads a tar.gz file with node-tar's Parser in two passes over the file: the
- * first lists every header (node-tar skips the bodies), the second streams the
- * planned entries to disk. Two passes cost a second gunzip but let every name
- * and link be checked, and the shared top folder be chosen, before the first
- * byte is written; extracting into a temp folder and moving children up would
- * write unchecked entries first.
+ * Reads a tar.gz file with node-tar's Parser in two passes over the file. The
+ * first lists every header (node-tar skips the bodies), and the second streams
+ * the planned entries to disk. Two passes cost a second gunzip, but every name
+ * and link is checked, and the shared top folder chosen, before the first byte
+ * is written. Extracting into a temp folder and moving children up would write
+ * unchecked entries first.
  */
 export class TarReader implements ArchiveReader {
   /** Entry names of the first pass, which the second pass must meet again in the same order. */
@@ -29,8 +29,8 @@ export class TarReader implements ArchiveReader {
 
   async list(visit: (info: ArchiveEntryInfo) => void, signal?: AbortSignal): Promise<ArchiveEntryInfo[]> {
     const infos: ArchiveEntryInfo[] = [];
-    // Runs inside the Parser's entry event: gunzip emits a whole input chunk at
-    // once, so a check queued for later would run after a bomb was inflated.
+    // Runs inside the Parser's entry event, because gunzip emits a whole input chunk
+    // at once and a check queued for later would run after a bomb was inflated.
     await this.walk(signal, {
       inspect: (entry) => {
         const info = describe(entry);
@@ -67,10 +67,10 @@ export class TarReader implements ArchiveReader {
   }
 
   /**
-   * Feeds the file through a Parser. `inspect` runs as each header is read;
-   * `visit` runs on one entry at a time, and the Parser waits for each body to
-   * be read before it emits the next entry. The first failure stops reading
-   * and is the error that rejects.
+   * Feeds the file through a Parser. `inspect` runs as each header is read.
+   * `visit` runs on one entry at a time, because the Parser emits the next
+   * entry only after the current body was read. The first failure stops
+   * reading and is the error that rejects.
    */
   private walk(signal: AbortSignal | undefined, handlers: TarHandlers): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -88,7 +88,7 @@ export class TarReader implements ArchiveReader {
         // A fresh error, because node-tar copies its own fields onto the error it is given.
         parser.abort(new Error('extraction stopped'));
         // Ends a body that is being read, so the pending visit settles before the caller
-        // removes the folder. destroy() would not do: a read that starts after it never settles.
+        // removes the folder. destroy() would not do, because a read that starts after it never settles.
         current?.end();
         void queue.then(() => reject(this.toArchiveError(error)));
       };
@@ -138,12 +138,12 @@ export class TarReader implements ArchiveReader {
     if (typeof errno.syscall === 'string') return error;
     const message = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
     if (message.includes('max decompression ratio exceeded')) {
-      return new UpdateError('ARCHIVE_TOO_LARGE', `Archive ${this.file} expands like a zip bomb (${message}). Do not install it; report it to its publisher.`, {
+      return new UpdateError('ARCHIVE_TOO_LARGE', `Archive ${this.file} expands like a zip bomb (${message}). Do not install it, and report it to its publisher.`, {
         details: { file: this.file, limit: 'maxCompressionRatio', value: this.maxCompressionRatio },
         cause: error,
       });
     }
-    return new UpdateError('ARCHIVE_INVALID', `Archive ${this.file} is not a valid tar.gz file: ${message}. Download it again; if this keeps happening, the release file is damaged.`, {
+    return new UpdateError('ARCHIVE_INVALID', `Archive ${this.file} is not a valid tar.gz file: ${message}. Download it again. If this keeps happening, the release file is damaged.`, {
       details: { file: this.file },
       cause: error,
     });

@@ -18,7 +18,7 @@ export const DIRECTORY_MODE = 0o755;
 export async function createDirectories(plan: ExtractionPlan): Promise<void> {
   for (const directory of plan.directories) {
     await mkdir(directory, { recursive: true, mode: DIRECTORY_MODE });
-    // mkdir applies the umask; chmod sets the mode exactly.
+    // mkdir applies the umask, so chmod sets the mode exactly.
     await chmod(directory, DIRECTORY_MODE);
   }
 }
@@ -68,14 +68,14 @@ export async function copyHardlinkEntry(entry: PlannedEntry, budget: ExtractionB
 /**
  * Creates the symbolic links after every file and folder is written, so no
  * entry is ever written through a link. Each target was checked by name when
- * planning; a chain of links can still lead outside, so each link is then
+ * planning. A chain of links can still lead outside, so each link is then
  * resolved on disk and must end inside `root`, at something that exists.
  */
 export async function createSymlinks(root: string, links: PlannedEntry[]): Promise<void> {
   for (const link of links) {
     if (link.linkTarget === undefined) throw new Error(`symbolic link ${link.name} has no planned target`);
     try {
-      // NOTE: on Windows a symbolic link needs Developer Mode or admin rights; without them this throws EPERM.
+      // NOTE: on Windows a symbolic link needs Developer Mode or admin rights, and without them this throws EPERM.
       await symlink(link.linkTarget, link.path);
     } catch (error) {
       throw withEntryContext(error, link);
@@ -98,18 +98,18 @@ export async function createSymlinks(root: string, links: PlannedEntry[]): Promi
 function unsafeResolvedLink(link: PlannedEntry, reason: string): UpdateError {
   return new UpdateError(
     'UNSAFE_ARCHIVE_ENTRY',
-    `Archive entry "${link.name}" is a link to "${link.linkTarget}", which ${reason}, so the archive was rejected and nothing was installed. Do not install this release; report it to its publisher.`,
+    `Archive entry "${link.name}" is a link to "${link.linkTarget}", which ${reason}, so the archive was rejected and nothing was installed. Do not install this release, and report it to its publisher.`,
     { details: { entry: link.name, target: link.linkTarget ?? null } },
   );
 }
 
-/** Names the entry in a write error that is about the entry itself; passes other errors through. */
+/** Names the entry in a write error that is about the entry itself, and passes other errors through. */
 function withEntryContext(error: unknown, entry: PlannedEntry): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code !== 'EEXIST' && code !== 'ENOTDIR' && code !== 'EISDIR') return error;
   return new UpdateError(
     'ARCHIVE_INVALID',
-    `Archive entry "${entry.name}" clashes with another entry at ${entry.path} (${code}); names that differ only in case clash on macOS and Windows. Report the archive to its publisher.`,
+    `Archive entry "${entry.name}" clashes with another entry at ${entry.path} (${code}). Names that differ only in case clash on macOS and Windows. Report the archive to its publisher.`,
     { details: { entry: entry.name, path: entry.path }, cause: error },
   );
 }

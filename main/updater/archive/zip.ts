@@ -13,7 +13,7 @@ const TYPE_DIRECTORY = 0o040000;
 const TYPE_SYMLINK = 0o120000;
 
 /**
- * Reads a zip file with yauzl: the central directory is listed first, then
+ * Reads a zip file with yauzl. The central directory is listed first, then
  * each planned entry is streamed from the same open file.
  */
 export class ZipReader implements ArchiveReader {
@@ -24,10 +24,10 @@ export class ZipReader implements ArchiveReader {
     private readonly file: string,
   ) {}
 
-  /** Opens `file`; throws ARCHIVE_INVALID when it is not a readable zip. */
+  /** Opens `file`, or throws when it is not a readable zip (extractArchive reports ARCHIVE_INVALID). */
   static async open(file: string): Promise<ZipReader> {
     // decodeStrings is off so that yauzl neither turns `\` into `/` nor rejects
-    // `..` on its own: resolveEntryPath checks the raw names and reports the entry.
+    // `..` on its own. resolveEntryPath checks the raw names and reports the entry.
     const zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true });
     return new ZipReader(zip, file);
   }
@@ -65,7 +65,7 @@ export class ZipReader implements ArchiveReader {
   }
 
   private async describe(entry: Entry): Promise<ArchiveEntryInfo> {
-    // With decodeStrings off, yauzl leaves the name as bytes; strict mode keeps `\` as stored.
+    // With decodeStrings off, yauzl leaves the name as bytes, and strict mode keeps `\` as stored.
     const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
     const unixMode = unixModeOf(entry);
     const kind = entryKind(name, unixMode);
@@ -94,7 +94,7 @@ export class ZipReader implements ArchiveReader {
 /**
  * Returns the Unix mode stored in the high 16 bits of the external attributes,
  * or null when the entry was not made on Unix. Only the high byte of "version
- * made by" names the host system; the low byte is the zip spec version.
+ * made by" names the host system. The low byte is the zip spec version.
  */
 function unixModeOf(entry: Entry): number | null {
   if (entry.versionMadeBy >>> 8 !== UNIX_HOST) return null;

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveEntryPath } from '../archive';
-import { UpdateError } from '../errors';
+import { CancelledError, isCancellation, UpdateError } from '../errors';
 import type { PendingStep } from '../install';
 import { isVersionName } from './state-file';
 
@@ -15,19 +15,19 @@ export function assertVersionName(version: string): void {
 
 /**
  * Throws ENTRY_POINT_MISSING unless `entryPoint` is a file in the extracted
- * `folder`; the message names the archive and lists the top-level names found.
+ * `folder`. The message names the archive and lists the top-level names found.
  */
 export async function assertEntryPoint(folder: string, entryPoint: string, archive: string, strippedTopFolder: string | null): Promise<void> {
   if (await isFile(resolveEntryPath(folder, entryPoint))) return;
 
   const names = (await readdir(folder)).sort();
-  const shown = names.slice(0, TOP_LEVEL_NAMES_SHOWN).join(', ');
+  const listed = names.slice(0, TOP_LEVEL_NAMES_SHOWN).join(', ');
   const more = names.length > TOP_LEVEL_NAMES_SHOWN ? `, and ${names.length - TOP_LEVEL_NAMES_SHOWN} more` : '';
-  const found = names.length === 0 ? 'nothing' : `${shown}${more}`;
+  const found = names.length === 0 ? 'nothing' : `${listed}${more}`;
   const where = strippedTopFolder === null ? 'at its top level' : `inside its top folder "${strippedTopFolder}"`;
   throw new UpdateError(
     'ENTRY_POINT_MISSING',
-    `Archive ${path.basename(archive)} has no ${entryPoint} ${where}; found: ${found}. The release must contain ${entryPoint} at its top level or in its single top folder; otherwise configure the entry point it uses.`,
+    `Archive ${path.basename(archive)} has no ${entryPoint} ${where}. Found: ${found}. The release must contain ${entryPoint} at its top level or in its single top folder. Otherwise, configure the entry point that it uses.`,
     { details: { file: archive, entryPoint, found } },
   );
 }
@@ -70,4 +70,20 @@ export async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Passes UpdateError and cancellations through, and maps other errors to DISK_FULL or INSTALL_FAILED. */
+export function toInstallError(error: unknown, operation: string, backendDir: string): unknown {
+  if (error instanceof UpdateError || error instanceof CancelledError) return error;
+  if (isCancellation(error)) return new CancelledError();
+
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new UpdateError('DISK_FULL', `No space left on the disk of ${backendDir} during ${operation}. Free up space and try again.`, { cause: error });
+  }
+  return new UpdateError('INSTALL_FAILED', `The ${operation} step failed: ${message}. Check that ${backendDir} is writable, then try again.`, {
+    details: { operation, code: code ?? null },
+    cause: error,
+  });
 }

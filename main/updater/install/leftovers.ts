@@ -1,7 +1,8 @@
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../logger';
 import { isInside } from '../archive/paths';
+import { exists } from './checks';
 import { isVersionName } from './state-file';
 
 /** Prefix of a version folder moved aside while a new copy of the same version replaces it. */
@@ -18,7 +19,7 @@ export function replacedVersion(name: string): string | null {
 
 /**
  * Finishes replacements that a crash interrupted. A replaced folder whose
- * version folder is missing is moved back; otherwise it is deleted, as are
+ * version folder is missing is moved back. Otherwise it is deleted, as are
  * partial copies. Returns the versions that were moved back.
  */
 export async function restoreReplacedFolders(versionsDir: string, logger: Logger): Promise<string[]> {
@@ -53,7 +54,7 @@ export function stagingFolderName(version: string, suffix: string): string {
 
 /**
  * Removes staging folders (named `<version>-<8 hex digits>`) left by
- * interrupted installs; other names are left alone, because the staging
+ * interrupted installs. Other names are left alone, because the staging
  * folder may be one that the user configured. Returns how many were removed.
  */
 export async function removeStagingLeftovers(stagingDir: string, logger: Logger): Promise<number> {
@@ -79,13 +80,4 @@ export async function removeRecordedStaging(stagingRoot: string, recorded: strin
 function isStagingFolderName(name: string): boolean {
   const match = /^(.+)-[0-9a-f]{8}$/.exec(name);
   return match?.[1] !== undefined && isVersionName(match[1]);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -23,7 +23,7 @@ const TAKEOVER_ATTEMPTS = 3;
 /**
  * Takes the lock file at `lockPath` (created with `wx`, holding pid, host,
  * start time and a random token) and returns the function that releases it.
- * A lock whose process is dead is taken over; a live one throws LOCKED.
+ * A lock whose process is dead is taken over, and a live one throws LOCKED.
  */
 export async function acquireLock(lockPath: string, logger: Logger): Promise<() => Promise<void>> {
   const owner: LockOwner = { pid: process.pid, hostname: os.hostname(), startedAt: new Date().toISOString(), token: randomUUID() };
@@ -77,8 +77,8 @@ async function readOwner(lockPath: string): Promise<LockOwner | 'missing' | 'unr
 /**
  * Returns whether the owner may still run. A process on another host cannot be
  * checked, so its lock counts as live.
- * NOTE: a dead owner whose pid was reused by an unrelated process looks live;
- * the LOCKED message tells the user which file to delete.
+ * NOTE: a dead owner whose pid was reused by an unrelated process looks live,
+ * so the LOCKED message names the file to delete.
  */
 function isAlive(owner: LockOwner): boolean {
   if (owner.hostname !== os.hostname()) return true;
@@ -142,7 +142,7 @@ async function releaseLock(lockPath: string, owner: LockOwner, logger: Logger): 
 function lockedError(lockPath: string, holder: string): UpdateError {
   return new UpdateError(
     'LOCKED',
-    `Backend folder is locked by ${holder}. Close the other copy of the app or updater and try again; if none runs, delete ${lockPath}.`,
+    `Backend folder is locked by ${holder}. Close the other copy of the app or updater and try again. If none runs, delete ${lockPath}.`,
     { details: { lock: lockPath } },
   );
 }

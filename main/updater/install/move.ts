@@ -4,16 +4,16 @@ import path from 'node:path';
 import type { Logger } from '../../logger';
 import { UpdateError } from '../errors';
 
-/** Renames a folder; `fs.promises.rename` unless a test replaces it. */
+/** Function that renames a folder: `fs.promises.rename` unless a test replaces it. */
 export type RenameFolder = (from: string, to: string) => Promise<void>;
 
 /**
  * Moves the folder `source` to `target`, which must not exist. A rename is
- * tried first; when it fails with EXDEV (the two are on different file
- * systems), the folder is copied next to `target`, the copy is compared with
- * the source (same paths, kinds, sizes, executable bits and link targets),
- * renamed into place, and only then is the source removed. A failed copy is
- * deleted and leaves the source as it was.
+ * tried first. When it fails with EXDEV (the two are on different file
+ * systems), the folder is copied next to `target` and compared with the
+ * source: same paths, kinds, sizes, executable bits and link targets. The copy
+ * is then renamed into place, and only after that is the source removed. A
+ * failed copy is deleted and leaves the source as it was.
  */
 export async function moveFolder(source: string, target: string, renameFolder: RenameFolder, logger: Logger): Promise<void> {
   try {
@@ -57,7 +57,7 @@ async function verifyCopy(source: string, copy: string): Promise<void> {
   if (mismatch === null) return;
   throw new UpdateError(
     'INSTALL_FAILED',
-    `Copy of ${source} to ${copy} does not match the source at "${mismatch}"; the install was stopped and the previous version is untouched. Check free space and try again.`,
+    `Copy of ${source} to ${copy} does not match the source at "${mismatch}". The install was stopped, and the previous version is untouched. Check free space and try again.`,
     { details: { source, copy, path: mismatch } },
   );
 }

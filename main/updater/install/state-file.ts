@@ -38,7 +38,7 @@ export function emptyState(): StoredState {
  * `state.json` and its backup `state.json.bak`. Every write goes to a temp file
  * that is fsynced and renamed over the target, and the folder is fsynced, so a
  * crash leaves either the old or the new state, never a torn file. The backup
- * is written first with the same content; it is read only when `state.json`
+ * is written first with the same content, and it is read only when `state.json`
  * is damaged.
  */
 export class StateFile {
@@ -53,7 +53,7 @@ export class StateFile {
     this.backupPath = `${path}.bak`;
   }
 
-  /** Reads the state: missing file gives the empty state; a damaged file falls back to the backup. */
+  /** Reads the state. A missing file gives the empty state, and a damaged file falls back to the backup. */
   async read(): Promise<StoredState> {
     const main = await this.readOne(this.path);
     if (main.kind === 'missing') return emptyState();
@@ -65,7 +65,7 @@ export class StateFile {
     const backupReason = backup.kind === 'missing' ? 'it does not exist' : backup.reason;
     throw new UpdateError(
       'INSTALL_FAILED',
-      `State file ${this.path} is damaged (${main.reason}), and its backup ${this.backupPath} cannot be used (${backupReason}). Delete both files to start over from the bundled backend; installed versions stay on disk.`,
+      `State file ${this.path} is damaged (${main.reason}), and its backup ${this.backupPath} cannot be used (${backupReason}). Delete both files to start over from the bundled backend. Installed versions stay on disk.`,
       { details: { file: this.path } },
     );
   }
@@ -79,7 +79,7 @@ export class StateFile {
     return stored;
   }
 
-  /** Removes temp files left by writes that a crash interrupted; returns how many. */
+  /** Removes temp files left by writes that a crash interrupted, and returns how many. */
   async removeTempFiles(): Promise<number> {
     const folder = path.dirname(this.path);
     const prefix = path.basename(this.path);
@@ -133,8 +133,8 @@ export async function writeFileAtomic(target: string, text: string): Promise<voi
 
 /** Flushes a folder's entries (the rename) to disk where the platform allows it. */
 async function syncFolder(folder: string): Promise<void> {
-  // Windows cannot open a folder for fsync, and some file systems reject it (EINVAL);
-  // the rename is then as durable as the platform makes it.
+  // Windows cannot open a folder for fsync, and some file systems reject it (EINVAL).
+  // The rename is then as durable as the platform makes it.
   if (process.platform === 'win32') return;
   try {
     const handle = await open(folder, 'r');

@@ -1,0 +1,177 @@
+// @vitest-environment jsdom
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import {
+  downloadResult,
+  downloading,
+  failure,
+  installResult,
+  ok,
+  renderApp,
+  StubBridge,
+  updateInfo,
+} from './render';
+
+/** Renders the app with 2.1.0 offered and opens the dialog from the main screen. */
+async function openOfferedUpdate(bridge = new StubBridge()) {
+  const user = userEvent.setup();
+  const result = renderApp({ bridge });
+  await waitFor(() => expect(bridge.calls.getState).toBeGreaterThan(0));
+  bridge.emit({ type: 'available', update: updateInfo() });
+  await user.click(screen.getByRole('button', { name: 'View update' }));
+  const dialog = await screen.findByRole('dialog', { name: 'Backend 2.1.0' });
+  return { ...result, user, dialog };
+}
+
+describe('UpdateDialog', () => {
+  it('shows version, size, date and notes', async () => {
+    const { dialog } = await openOfferedUpdate();
+
+    expect(dialog).toHaveTextContent('2.1.0');
+    expect(within(dialog).getByText('1.0 MB')).toBeInTheDocument();
+    expect(within(dialog).getByText(new Date('2025-02-20T10:00:00Z').toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' }))).toBeInTheDocument();
+    expect(within(dialog).getByRole('heading', { name: 'Release notes' })).toBeInTheDocument();
+    expect(within(dialog).getByText('Faster start-up')).toBeInTheDocument();
+  });
+
+  it('moves focus into the dialog and back', async () => {
+    const { dialog, user } = await openOfferedUpdate();
+    expect(dialog).toContainElement(document.activeElement as HTMLElement);
+
+    await user.keyboard('{Escape}');
+
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'View update' }));
+  });
+
+  it('shows progress from pushed states', async () => {
+    const { dialog, user, bridge } = await openOfferedUpdate();
+
+    await user.click(within(dialog).getByRole('button', { name: 'Download' }));
+    expect(bridge.calls.download).toBe(1);
+    bridge.emit(downloading(0));
+    bridge.emit(downloading(25));
+    bridge.emit(downloading(50.7));
+
+    const bar = within(dialog).getByRole('progressbar', { name: 'Downloading backend 2.1.0' });
+    expect(bar).toHaveAttribute('aria-valuenow', '50');
+    expect(bar).toHaveAttribute('aria-valuetext', expect.stringContaining('50%'));
+    expect(dialog).toHaveTextContent('50% · 519 KB of 1.0 MB · 100 KB/s · 5 s left');
+  });
+
+  it('shows an unknown size as indeterminate', async () => {
+    const { dialog, bridge } = await openOfferedUpdate();
+
+    bridge.emit(downloading(null));
+
+    const bar = within(dialog).getByRole('progressbar');
+    expect(bar).not.toHaveAttribute('aria-valuenow');
+    expect(bar).toHaveAttribute('data-state', 'indeterminate');
+    expect(dialog).toHaveTextContent('293 KB downloaded, size unknown · 100 KB/s');
+  });
+
+  it('cancels the download', async () => {
+    const bridge = new StubBridge();
+    let rejectDownload: () => void = () => undefined;
+    bridge.handlers.download = () =>
+      new Promise((resolve) => {
+        rejectDownload = () => resolve(failure({ code: 'CANCELLED', message: 'The operation was cancelled.', retryable: true }));
+      });
+    bridge.handlers.cancel = async () => {
+      bridge.emit({ type: 'available', update: updateInfo() });
+      rejectDownload();
+      return ok(true);
+    };
+    const { dialog, user } = await openOfferedUpdate(bridge);
+    await user.click(within(dialog).getByRole('button', { name: 'Download' }));
+    bridge.emit(downloading(30));
+
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel download' }));
+
+    expect(bridge.calls.cancel).toBe(1);
+    expect(await within(dialog).findByRole('button', { name: 'Download' })).toBeEnabled();
+    expect(within(dialog).queryByRole('progressbar')).not.toBeInTheDocument();
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+  });
+
+  it('keeps downloading after Escape', async () => {
+    const { dialog, user, bridge } = await openOfferedUpdate();
+    await user.click(within(dialog).getByRole('button', { name: 'Download' }));
+    bridge.emit(downloading(40));
+
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+
+    expect(bridge.calls.cancel).toBe(0);
+    expect(screen.getByText('Downloading backend 2.1.0: 40%')).toBeInTheDocument();
+    bridge.emit(downloading(70));
+    expect(screen.getByText('Downloading backend 2.1.0: 70%')).toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Show progress' }));
+    const reopened = await screen.findByRole('dialog', { name: 'Backend 2.1.0' });
+    expect(within(reopened).getByRole('progressbar')).toHaveAttribute('aria-valuenow', '70');
+    expect(reopened).toHaveTextContent('Closing this dialog does not stop a download');
+  });
+
+  it('retries a retryable failure', async () => {
+    const { dialog, user, bridge } = await openOfferedUpdate();
+    bridge.emit({
+      type: 'error',
+      error: { code: 'DOWNLOAD_STALLED', message: 'No data from 127.0.0.1 for 30 s.', retryable: true },
+      during: 'downloading',
+      update: updateInfo(),
+    });
+
+    const alert = within(dialog).getByRole('alert');
+    expect(alert).toHaveTextContent('Download failed. No data from 127.0.0.1 for 30 s.');
+    await user.click(within(alert).getByRole('button', { name: 'Retry' }));
+
+    expect(bridge.calls.download).toBe(1);
+  });
+
+  it('offers no retry for a checksum mismatch', async () => {
+    const { dialog, bridge } = await openOfferedUpdate();
+    bridge.emit({
+      type: 'error',
+      error: { code: 'CHECKSUM_MISMATCH', message: 'SHA-256 does not match.', retryable: false, details: { expected: 'ba78', actual: '0000' } },
+      during: 'downloading',
+      update: updateInfo(),
+    });
+
+    const alert = within(dialog).getByRole('alert');
+    expect(alert).toHaveAttribute('data-error-code', 'CHECKSUM_MISMATCH');
+    expect(alert).toHaveTextContent('damaged or altered');
+    expect(within(alert).queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
+  });
+
+  it('shows a rejected command', async () => {
+    const bridge = new StubBridge();
+    bridge.handlers.download = async () => failure({ code: 'BUSY', message: 'Cannot download now: an install is running.', retryable: true });
+    const { dialog, user } = await openOfferedUpdate(bridge);
+
+    await user.click(within(dialog).getByRole('button', { name: 'Download' }));
+
+    expect(await within(dialog).findByRole('alert')).toHaveTextContent('Cannot download now: an install is running.');
+  });
+
+  it('installs and shows the running version', async () => {
+    const bridge = new StubBridge();
+    bridge.handlers.download = async () => ok(downloadResult());
+    bridge.handlers.install = async () => ok(installResult());
+    const { dialog, user } = await openOfferedUpdate(bridge);
+    bridge.emit({ type: 'downloaded', update: updateInfo(), sha256: 'ab'.repeat(32) });
+    const versionReads = bridge.calls.getVersion;
+
+    await user.click(within(dialog).getByRole('button', { name: 'Install and restart backend' }));
+    expect(bridge.calls.install).toBe(1);
+    bridge.emit({ type: 'installing', update: updateInfo() });
+    expect(within(dialog).getByRole('button', { name: 'Cancel download' })).toBeDisabled();
+    bridge.emit({ type: 'restarting', update: updateInfo() });
+    expect(within(dialog).getByRole('button', { name: 'Cancel download' })).toBeDisabled();
+    bridge.emit({ type: 'installed', version: '2.1.0', previousVersion: '2.0.0' });
+
+    expect(within(dialog).getByText('Backend 2.1.0 is running')).toBeInTheDocument();
+    expect(within(dialog).queryByRole('button', { name: 'Cancel download' })).not.toBeInTheDocument();
+    await waitFor(() => expect(bridge.calls.getVersion).toBeGreaterThan(versionReads));
+  });
+});
