@@ -51,6 +51,7 @@ export class StateBroadcaster {
   /** Queues or sends one state. */
   push(state: UpdateState): void {
     if (!isProgressTick(this.lastSent, state)) {
+      this.flush();
       this.send(state);
       return;
     }

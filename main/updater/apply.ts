@@ -7,6 +7,9 @@ import { UpdateError } from './errors';
 import type { InstallStore } from './install';
 import type { InstallResultInfo } from './service';
 
+/** Step boundaries of an install, in order; `onStep` runs at each one. */
+export type ApplyStep = 'staged' | 'stopped' | 'activated' | 'started' | 'confirmed';
+
 export interface ApplyContext {
   config: UpdaterConfig;
   logger: Logger;
@@ -22,6 +25,8 @@ export interface ApplyContext {
    * false it is only started on a free port to prove it is healthy.
    */
   keepRunning?: boolean;
+  /** Runs at each step boundary; the crash-safety tests stop the process there. */
+  onStep?: (step: ApplyStep) => Promise<void> | void;
 }
 
 export interface ApplyInput {
@@ -79,14 +84,17 @@ export async function applyUpdate(context: ApplyContext, input: ApplyInput): Pro
     limits: config.extractLimits,
     signal: context.signal,
   });
+  await context.onStep?.('staged');
 
   const wasRunning = context.supervisor.status().running;
   const useMain = wasRunning || context.keepRunning === true;
   const supervisor = useMain ? context.supervisor : createSupervisor(config, logger, await findFreePort());
   context.onRestarting?.();
   if (wasRunning) await supervisor.stop();
+  await context.onStep?.('stopped');
 
   const { previous } = await store.activate(input.version);
+  await context.onStep?.('activated');
   logger.info(`switched active version ${previous ?? '(none)'} -> ${input.version}; starting it`);
   let health: BackendHealth;
   try {
@@ -95,8 +103,10 @@ export async function applyUpdate(context: ApplyContext, input: ApplyInput): Pro
     await restorePrevious(context, input.version, useMain, error);
     throw error;
   }
+  await context.onStep?.('started');
 
   await store.confirm(input.version);
+  await context.onStep?.('confirmed');
   if (health.version && health.version !== input.version) {
     logger.warn(`backend ${input.version} reports version ${health.version} in its health answer`);
   }
