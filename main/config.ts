@@ -25,7 +25,7 @@ const backendSchema = z.object({
   /** File that every installable version must contain. */
   entryPoint: z.string().min(1).default('main.py'),
   healthPath: z.string().startsWith('/').default('/health'),
-  /** Milliseconds a started backend has to answer its health check. */
+  /** Milliseconds a started backend has to pass its health check. */
   startTimeoutMs: z.number().int().positive().default(20_000),
   /** Milliseconds a stopping backend has before it is killed. */
   stopTimeoutMs: z.number().int().positive().default(5_000),

@@ -9,7 +9,7 @@ import { serveStatic } from './http-static';
 import { toErrorData, UpdateError, type UpdateErrorCode } from './updater/errors';
 import type { CheckResult, UpdaterService, VersionInfo } from './updater/service';
 
-/** Updater operations the API serves; `checkFor` answers for another current version without changing state. */
+/** Updater operations the API serves; `checkFor` checks as if another version were installed, without changing state. */
 export interface HttpApiUpdater extends UpdaterService {
   checkFor(currentVersion: string): Promise<CheckResult>;
   currentVersion(): Promise<string | null>;
@@ -164,8 +164,8 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApiServ
     const header = request.headers.authorization;
     if (!header) throw new UpdateError('UNAUTHORIZED', `Missing "Authorization: Bearer <token>"; the token is in ${tokenFile}.`);
     const expected = Buffer.from(`Bearer ${token}`);
-    const given = Buffer.from(header);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    const received = Buffer.from(header);
+    if (received.length !== expected.length || !timingSafeEqual(received, expected)) {
       throw new UpdateError('FORBIDDEN', `Invalid API token; read the current one from ${tokenFile}.`);
     }
   }

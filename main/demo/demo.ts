@@ -134,7 +134,7 @@ async function runWithUi(port: number): Promise<void> {
 
 export async function demoCommand(args: string[]): Promise<void> {
   const values = parseCommandArgs('demo', args, { headless: { type: 'boolean', default: false }, port: { type: 'string' } });
-  // The demo tells its story on stdout; engine logs show only warnings unless the level is set.
+  // The demo prints its steps on stdout; engine logs show only warnings unless the level is set.
   setDefaultConsoleLevel('warn');
   if (values.headless) {
     await runHeadless();

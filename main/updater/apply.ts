@@ -71,7 +71,7 @@ export function runnableDir(config: UpdaterConfig, store: InstallStore, version:
  * Installs an archive and switches the backend to it. The archive is extracted
  * and checked while the old backend still runs, so the backend is down only
  * between stop and the new start. A new version that fails to start or to
- * answer its health check is rolled back and the previous one started again.
+ * pass its health check is rolled back and the previous one started again.
  * When no backend was running, the new version is still started once on a
  * free port to prove it is healthy, then stopped.
  */
@@ -108,7 +108,7 @@ export async function applyUpdate(context: ApplyContext, input: ApplyInput): Pro
   await store.confirm(input.version);
   await context.onStep?.('confirmed');
   if (health.version && health.version !== input.version) {
-    logger.warn(`backend ${input.version} reports version ${health.version} in its health answer`);
+    logger.warn(`backend ${input.version} reports version ${health.version} in its health response`);
   }
   if (!useMain) await supervisor.stop();
   logger.info(`installed ${input.version} (previous ${previous ?? 'none'}); health ${JSON.stringify(health.body)}`);

@@ -26,7 +26,7 @@ export interface FetchedUpdate {
   file: string;
   sha256: string;
   size: number;
-  /** Where the expected hash came from, or null when the release publishes none. */
+  /** Source of the expected hash, or null when the release publishes none. */
   checksumSource: ChecksumSource | null;
   fromCache: boolean;
 }
@@ -48,7 +48,7 @@ async function fetchChecksumText(asset: ReleaseAsset, context: FetchContext): Pr
       });
       if (response.status < 200 || response.status >= 300) {
         response.body.resume();
-        throw new UpdateError('DOWNLOAD_HTTP', `Checksum file ${asset.name} answered HTTP ${response.status} at ${redactUrl(response.url)}.`, {
+        throw new UpdateError('DOWNLOAD_HTTP', `Checksum file ${asset.name} returned HTTP ${response.status} at ${redactUrl(response.url)}.`, {
           retryable: response.status >= 500,
           details: { status: response.status, asset: asset.name },
         });

@@ -3,9 +3,9 @@ import type { UpdateState, UpdateStateInput } from './state';
 type StateListener = (state: UpdateState) => void;
 
 /**
- * Current update state plus its listeners. Every change gets the next `seq`,
- * and listeners run synchronously in subscription order; a listener that
- * throws is reported through `onListenerError` and never stops the others.
+ * Current update state plus its listeners. Every change gets the next `seq`.
+ * Listeners run synchronously in subscription order. A listener that throws
+ * is reported through `onListenerError` and never stops the others.
  */
 export class StateStore {
   private current: UpdateState;
