@@ -7,6 +7,7 @@ import react from '@vitejs/plugin-react';
 export default defineConfig({
   root: 'src',
   base: './',
+  publicDir: '../public',
   plugins: [react()],
   build: {
     outDir: '../dist/renderer',

@@ -43,6 +43,7 @@ const HTTP_STATUS: Partial<Record<UpdateErrorCode, number>> = {
   BUSY: 409,
   INVALID_STATE: 409,
   NOT_CANCELLABLE: 409,
+  CANCELLED: 409,
   LOCKED: 409,
   RATE_LIMITED: 429,
   NETWORK: 502,

@@ -33,7 +33,7 @@ const QUIT_DEADLINE_MS = 15_000;
 const policy = createUrlPolicy(page);
 let mainWindow: BrowserWindow | null = null;
 
-/** Builds the updater for this app; the one place that knows BackendUpdater's options. */
+/** Builds the updater for this app. BackendUpdater's options are set here and nowhere else. */
 async function createUpdater(logger: Logger): Promise<{ updater: BackendUpdater; release(): Promise<void> }> {
   const home = process.env.BACKEND_UPDATER_HOME ?? path.join(app.getPath('userData'), 'backend-updater');
   const config = await loadConfig(home);

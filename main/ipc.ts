@@ -90,10 +90,12 @@ export function createUpdateCommandHandler(
   const validate = (channel: string, event: InvokeEvent, args: readonly unknown[]): UpdateCommand => {
     const command = commandByChannel.get(channel);
     if (!command) {
-      throw new UpdateError('INVALID_INPUT', `Unknown update channel "${channel}". Known channels: ${[...commandByChannel.keys()].join(', ')}.`);
+      const known = [...commandByChannel.keys()].join(', ');
+      throw new UpdateError('INVALID_INPUT', `Unknown update channel "${channel}". Known channels: ${known}.`);
     }
     if (!deps.isTrustedSender(event.senderFrame)) {
-      throw new UpdateError('FORBIDDEN', `${channel} was called from ${describeFrame(event.senderFrame)}, which is not the app's own page.`);
+      const sender = describeFrame(event.senderFrame);
+      throw new UpdateError('FORBIDDEN', `${channel} was called from ${sender}, which is not the app's own page.`);
     }
     if (!noArgumentsSchema.safeParse(args).success) {
       throw new UpdateError('INVALID_INPUT', `${channel} takes no arguments, but received ${args.length}.`, {

@@ -21,7 +21,7 @@ export interface PowerEvents {
   removeListener(event: 'suspend' | 'resume', listener: () => void): unknown;
 }
 
-/** What started a check. */
+/** Trigger of a check. */
 export type CheckReason = 'startup' | 'interval' | 'retry' | 'resume' | 'manual';
 
 export interface CheckSchedulerOptions<T> {
@@ -37,7 +37,7 @@ export interface CheckSchedulerOptions<T> {
   pollMs?: number;
   /**
    * Minimum monotonic time between two automatic checks started because the
-   * wall clock says one is due, so clock jumps cannot cause a burst of
+   * wall clock shows one is due, so clock jumps cannot cause a burst of
    * checks. Capped at `intervalMs`. @default 30 minutes
    */
   minGapMs?: number;

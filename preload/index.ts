@@ -1,6 +1,6 @@
 /**
  * Preload script: exposes `window.backendUpdates` and nothing else. The page
- * never sees `ipcRenderer`; it gets one function per command and `onState`.
+ * never gets `ipcRenderer`. It gets one function per command and `onState`.
  * Built as CommonJS because sandboxed preloads cannot be ES modules.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';

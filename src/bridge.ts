@@ -1,7 +1,7 @@
 /**
  * The renderer's way to the updater: `window.backendUpdates` inside Electron,
  * or the same API over the HTTP Update API and its server-sent events when
- * the page is served by that API in a plain browser. The HTTP API answers in
+ * the page is served by that API in a plain browser. The HTTP API responds in
  * snake_case; the mapping to the bridge types lives here.
  */
 import { z } from 'zod';
@@ -62,7 +62,12 @@ export function mapVersionJson(body: unknown): VersionInfo {
 export function mapCheckJson(body: unknown): CheckResult {
   const json = checkJsonSchema.parse(body);
   if (!json.update_available) {
-    return { updateAvailable: false, currentVersion: json.current_version, latestVersion: json.latest_version, update: null };
+    return {
+      updateAvailable: false,
+      currentVersion: json.current_version,
+      latestVersion: json.latest_version,
+      update: null,
+    };
   }
   const { latest_version: version, asset_name: assetName, download_url: downloadUrl } = json;
   if (version === null || assetName === null || downloadUrl === null) {
@@ -98,11 +103,12 @@ export function mapStateJson(body: unknown): UpdateState {
   return stateSchema.parse(body) as unknown as UpdateState;
 }
 
-/** Maps an error answer; a body in another shape still yields an error that names the status. */
+/** Maps an error response. A body in another shape still yields an error that names the status. */
 export function mapErrorJson(body: unknown, status: number, route: string): UpdateErrorData {
   const parsed = errorJsonSchema.safeParse(body);
   if (!parsed.success) {
-    return { code: 'INTERNAL', message: `${route} failed with HTTP ${status} and no error details.`, retryable: status >= 500 };
+    const message = `${route} failed with HTTP ${status} and no error details.`;
+    return { code: 'INTERNAL', message, retryable: status >= 500 };
   }
   const { error } = parsed.data;
   const data: UpdateErrorData = {
@@ -137,7 +143,8 @@ export function createHttpBackendUpdates(options: HttpBridgeOptions): BackendUpd
     try {
       response = await fetchImpl(`${options.baseUrl}${path}`, { method, headers, cache: 'no-store' });
     } catch (error) {
-      const message = `Could not reach the Update API at ${options.baseUrl} (${(error as Error).message}). Check that the app is still running.`;
+      const reason = (error as Error).message;
+      const message = `Could not reach the Update API at ${options.baseUrl} (${reason}). Check that the app is still running.`;
       return { ok: false, error: { code: 'NETWORK', message, retryable: true } };
     }
     const body: unknown = await response.json().catch(() => null);
@@ -145,7 +152,7 @@ export function createHttpBackendUpdates(options: HttpBridgeOptions): BackendUpd
     try {
       return { ok: true, value: map(body) };
     } catch (error) {
-      const message = `The Update API answered ${route} in an unexpected shape: ${(error as Error).message}`;
+      const message = `The Update API returned ${route} in an unexpected shape: ${(error as Error).message}`;
       return { ok: false, error: { code: 'INTERNAL', message, retryable: false } };
     }
   }

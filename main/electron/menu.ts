@@ -13,7 +13,7 @@ export interface MenuApi<M> {
 export interface AppMenuInput {
   appName: string;
   platform: NodeJS.Platform;
-  /** True while a check runs: the item is disabled and says so. */
+  /** True while a check runs, so the item is disabled and its label shows the running check. */
   checking: boolean;
   onCheckForUpdates(): void;
 }

@@ -34,8 +34,11 @@ export function deferQuitUntilStopped(options: QuitGuardOptions): void {
     });
     try {
       const outcome = await Promise.race([options.stop().then(() => 'stopped' as const), deadline]);
-      if (outcome === 'deadline') options.logger.warn(`quit: shutdown did not finish within ${deadlineMs} ms; quitting anyway`);
-      else options.logger.info('quit: backend stopped');
+      if (outcome === 'deadline') {
+        options.logger.warn(`quit: shutdown did not finish within ${deadlineMs} ms; quitting anyway`);
+      } else {
+        options.logger.info('quit: backend stopped');
+      }
     } catch (error) {
       options.logger.error(`quit: shutdown failed: ${(error as Error).message}; quitting anyway`);
     } finally {

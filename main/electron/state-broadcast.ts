@@ -101,7 +101,8 @@ export class StateBroadcaster {
       this.failedSends += 1;
       if (this.failedSends % 100 === 1) {
         const message = error instanceof Error ? error.message : String(error);
-        this.options.logger.warn(`state push of seq ${state.seq} to a window failed (${this.failedSends} so far): ${message}`);
+        const count = `${this.failedSends} so far`;
+        this.options.logger.warn(`state push of seq ${state.seq} to a window failed (${count}): ${message}`);
       }
     }
   }

@@ -25,7 +25,7 @@ export function mirrorProgressToTaskbar(deps: {
   updater: Pick<UpdaterService, 'onState'>;
   getWindows(): readonly ProgressWindow[];
 }): () => void {
-  let shown: number | null = null;
+  let shownValue: number | null = null;
   const apply = (value: number): void => {
     for (const window of deps.getWindows()) {
       if (!window.isDestroyed()) window.setProgressBar(value);
@@ -33,8 +33,8 @@ export function mirrorProgressToTaskbar(deps: {
   };
   return deps.updater.onState((state) => {
     const value = progressValue(state);
-    if (value === shown) return;
-    shown = value;
+    if (value === shownValue) return;
+    shownValue = value;
     apply(value ?? REMOVED);
   });
 }

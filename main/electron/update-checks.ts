@@ -24,7 +24,10 @@ export function scheduleSettingsFromEnv(env: NodeJS.ProcessEnv): ScheduleSetting
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return undefined;
     const parsed = positiveNumber.safeParse(raw);
-    if (!parsed.success) throw new UpdateError('INVALID_INPUT', `${name}="${raw}" is not a positive number. Unset it or give a number such as 240.`);
+    if (!parsed.success) {
+      const message = `${name}="${raw}" is not a positive number. Unset it or give a number such as 240.`;
+      throw new UpdateError('INVALID_INPUT', message);
+    }
     return parsed.data * unitMs;
   };
   const intervalMs = read('BACKEND_UPDATER_CHECK_INTERVAL_MINUTES', 60_000);
@@ -96,7 +99,11 @@ export function setUpUpdateChecks<M>(deps: UpdateChecksDeps<M>): UpdateChecks {
     } catch (error) {
       const data = toErrorData(error);
       if (data.code === 'CANCELLED') return;
-      await deps.showMessage({ type: 'error', message: 'Checking for updates failed', detail: `${data.message} (${data.code})` });
+      await deps.showMessage({
+        type: 'error',
+        message: 'Checking for updates failed',
+        detail: `${data.message} (${data.code})`,
+      });
     }
   };
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Where the app's own page comes from. */
+/** Location of the app's own page. */
 export interface AppPageLocation {
   /** Absolute path of the built renderer's index.html, loaded with a file:// URL. */
   rendererFile: string;

@@ -3,7 +3,7 @@ import { useUpdateState } from './context';
 import { isCancelledError, useCheckForUpdates } from './queries';
 import { selectCanCheck } from './selectors';
 
-/** The "Check for updates" button and the outcome of the check it started. */
+/** Renders the "Check for updates" button and the outcome of the check it started. */
 export function CheckButton(): ReactNode {
   const check = useCheckForUpdates();
   const canCheck = useUpdateState(selectCanCheck);

@@ -31,8 +31,8 @@ function UpdateDetails({ update }: { update: UpdateInfo }): ReactNode {
 }
 
 /**
- * The update dialog: details, release notes, and the commands of the current
- * step. Closing it, with Esc or Close, leaves a running download going; the
+ * Shows the update dialog: details, release notes, and the commands of the
+ * current step. Closing it, with Esc or Close, leaves a running download going; the
  * main screen keeps showing its progress, and Cancel download stops it.
  */
 export function UpdateDialog(): ReactNode {

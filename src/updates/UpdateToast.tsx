@@ -4,7 +4,7 @@ import { useNotices } from './context';
 import { toastIdFor } from './notices';
 
 /**
- * The "update available" toast. It stays until the user closes it or opens
+ * Shows the "update available" toast. It stays until the user closes it or opens
  * the update with View; either starts the version's cooldown.
  */
 export function UpdateToast(): ReactNode {

@@ -36,7 +36,10 @@ function singleFlight<T>(run: () => Promise<T>): () => Promise<T> {
  * `noopener`: inside Electron the main process denies the new window and
  * hands https: and mailto: URLs to the system browser or mail client.
  */
-export function createUpdatesClient(api: BackendUpdatesApi, openWindow: Window['open'] = (...args) => window.open(...args)): UpdatesClient {
+export function createUpdatesClient(
+  api: BackendUpdatesApi,
+  openWindow: Window['open'] = (...args) => window.open(...args),
+): UpdatesClient {
   return {
     getVersion: () => unwrapResult(api.getVersion()),
     check: singleFlight(() => unwrapResult(api.check())),

@@ -24,7 +24,7 @@ export interface UpdatesProviderProps {
   api: BackendUpdatesApi;
   checkIntervalMs?: number;
   now?: () => number;
-  /** Where closed-toast times persist; `localStorage` by default. */
+  /** Storage of closed-toast times; `localStorage` by default. */
   storage?: StateStorage;
   /** Replaces `window.open` for links in release notes. */
   openWindow?: Window['open'];

@@ -59,8 +59,9 @@ export function createNoticeStore(options: NoticeStoreOptions = {}): StoreApi<No
         closeToast: () => {
           const { toastVersion, closedToasts } = get();
           if (toastVersion === null) return;
-          const kept = Object.entries(closedToasts).filter(([, closedAt]) => isCoolingDown(closedAt));
-          set({ toastVersion: null, closedToasts: { ...Object.fromEntries(kept), [toastVersion]: now() } });
+          // Entries past their cooldown no longer matter, so they are dropped here.
+          const recent = Object.entries(closedToasts).filter(([, closedAt]) => isCoolingDown(closedAt));
+          set({ toastVersion: null, closedToasts: { ...Object.fromEntries(recent), [toastVersion]: now() } });
         },
         openDialog: () => set({ dialogOpen: true }),
         closeDialog: () => set({ dialogOpen: false }),

@@ -63,8 +63,20 @@ export function useCheckForUpdates() {
 /** Download, install and cancel commands. */
 export function useUpdateCommands() {
   const client = useUpdatesClient();
-  const download = useMutation({ mutationKey: ['backend-updates', 'download'], mutationFn: () => client.download(), retry: false });
-  const install = useMutation({ mutationKey: ['backend-updates', 'install'], mutationFn: () => client.install(), retry: false });
-  const cancel = useMutation({ mutationKey: ['backend-updates', 'cancel'], mutationFn: () => client.cancel(), retry: false });
+  const download = useMutation({
+    mutationKey: ['backend-updates', 'download'],
+    mutationFn: () => client.download(),
+    retry: false,
+  });
+  const install = useMutation({
+    mutationKey: ['backend-updates', 'install'],
+    mutationFn: () => client.install(),
+    retry: false,
+  });
+  const cancel = useMutation({
+    mutationKey: ['backend-updates', 'cancel'],
+    mutationFn: () => client.cancel(),
+    retry: false,
+  });
   return { download, install, cancel };
 }

@@ -1,7 +1,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { UpdateState } from '../../main/updater/state';
 
-/** Update state as the renderer holds it, fed by pushes and `getState()`. */
+/** Update state in the renderer, fed by pushes and `getState()`. */
 export interface UpdateSnapshot {
   state: UpdateState | null;
   /** Ids of downloads that have ended; a late progress push for one of them is stale. */
@@ -21,7 +21,7 @@ const AFTER_DOWNLOAD = new Set<UpdateState['type']>(['downloaded', 'installing',
 
 /**
  * Returns the snapshot after `next`. States arrive out of order when pushes
- * and `getState()` answers cross, so a state with a `seq` not above the
+ * and `getState()` results cross, so a state with a `seq` not above the
  * current one is dropped. A progress state never replaces a later phase or
  * revives a download that ended, and within one download the percent and the
  * byte count never go down. A new download id may start again at 0.

@@ -1,7 +1,8 @@
 import type { IpcMainLike, InvokeEvent } from '../../main/ipc';
 import type { PushTarget } from '../../main/electron/state-broadcast';
 import type { SenderFrame } from '../../main/electron/url-policy';
-import { CancelledError, UpdateError } from '../../main/updater/errors';
+import { CancelledError, UpdateError, type UpdateErrorData } from '../../main/updater/errors';
+import type { BridgeResult } from '../../preload/api';
 import type {
   CheckResult,
   DownloadResultInfo,
@@ -219,6 +220,12 @@ export class FakeUpdater implements UpdaterService {
     if (!this.download$) throw new Error('FakeUpdater: no download is running');
     return this.download$;
   }
+}
+
+/** Returns the error of a failed envelope; fails the test when the envelope is a success. */
+export function errorOf(result: BridgeResult<unknown>): UpdateErrorData {
+  if (result.ok) throw new Error(`Expected a failed envelope, got ${JSON.stringify(result)}`);
+  return result.error;
 }
 
 /** Asserts plain data: structuredClone, a JSON round trip and the value itself are equal. */

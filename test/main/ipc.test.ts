@@ -9,6 +9,7 @@ import { BridgeError, UPDATE_CHANNELS, UPDATE_COMMANDS, unwrapResult, type Bridg
 import {
   appFrame,
   DEV_SERVER_URL,
+  errorOf,
   expectPlainData,
   FakeIpcMain,
   FakeUpdater,
@@ -69,8 +70,7 @@ describe('registerUpdateIpc', () => {
   ])('rejects %s as sender', async (_name, frame) => {
     const result = (await ipcMain.invoke(UPDATE_CHANNELS.check, invokeEvent(frame))) as BridgeResult<unknown>;
 
-    expect(result.ok).toBe(false);
-    expect(!result.ok && result.error.code).toBe('FORBIDDEN');
+    expect(errorOf(result).code).toBe('FORBIDDEN');
     expect(updater.calls).toEqual([]);
   });
 
@@ -83,9 +83,8 @@ describe('registerUpdateIpc', () => {
   it('rejects extra arguments as invalid input', async () => {
     for (const args of [[1], ['2.0.0'], [{ force: true }], [undefined]]) {
       const result = await invoke(UPDATE_CHANNELS.install, ...args);
-      expect(result.ok).toBe(false);
-      expect(!result.ok && result.error.code).toBe('INVALID_INPUT');
-      expect(!result.ok && result.error.message).toContain(UPDATE_CHANNELS.install);
+      expect(errorOf(result).code).toBe('INVALID_INPUT');
+      expect(errorOf(result).message).toContain(UPDATE_CHANNELS.install);
     }
     expect(updater.calls).toEqual([]);
   });
@@ -96,9 +95,8 @@ describe('registerUpdateIpc', () => {
 
     const result = await handler('backend-updates:rollback', invokeEvent(), []);
 
-    expect(result.ok).toBe(false);
-    expect(!result.ok && result.error.code).toBe('INVALID_INPUT');
-    expect(!result.ok && result.error.message).toContain('"backend-updates:rollback"');
+    expect(errorOf(result).code).toBe('INVALID_INPUT');
+    expect(errorOf(result).message).toContain('"backend-updates:rollback"');
   });
 
   it('sends error codes and details as data', async () => {
@@ -197,8 +195,7 @@ describe('registerUpdateIpc', () => {
       expect(cancelled).toEqual({ ok: true, value: true });
       expect(signal.aborted).toBe(true);
       const result = await download;
-      expect(result.ok).toBe(false);
-      expect(!result.ok && result.error.code).toBe('CANCELLED');
+      expect(errorOf(result).code).toBe('CANCELLED');
       const types = windows[0]!.received.map((state) => state.type);
       expect(types.at(-1)).toBe('available');
       expect(types).not.toContain('error');

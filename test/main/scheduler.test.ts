@@ -31,7 +31,7 @@ function createHarness(overrides: Partial<CheckSchedulerOptions<string>> = {}) {
   return { scheduler, power, checks, behaviours };
 }
 
-/** A check whose request stays open and never answers, whatever the signal does. */
+/** A check whose request stays open and never responds, whatever the signal does. */
 const hangingCheck: CheckBehaviour = () => new Promise<string>(() => undefined);
 
 const networkFailure: CheckBehaviour = () =>

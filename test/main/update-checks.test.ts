@@ -46,7 +46,7 @@ class FakeMenu implements MenuApi<BuiltMenu> {
   }
 }
 
-/** A check that waits until cancelled, like a request to a feed that never answers. */
+/** Makes the next check wait until cancelled, like a request to a feed that never responds. */
 function hangUntilCancelled(updater: FakeUpdater): void {
   updater.checkImpl = () =>
     new Promise<CheckResult>((_resolve, reject) => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { UpdateState } from '../../main/updater/state';
 import type { BackendUpdatesApi } from '../../preload/api';
 import { createHttpBackendUpdates, getBackendUpdates, mapCheckJson, readApiToken } from '../../src/bridge';
+import { errorOf } from '../main/fakes';
 import { updateInfo } from './render';
 
 interface RecordedRequest {
@@ -14,7 +15,7 @@ interface RecordedRequest {
 
 type Route = (request: http.IncomingMessage) => { status: number; body: unknown };
 
-/** Starts a stand-in Update API on 127.0.0.1 that answers from `routes` and records requests. */
+/** Starts a stand-in Update API on 127.0.0.1 that responds from `routes` and records requests. */
 async function startApi(routes: Record<string, Route>) {
   const requests: RecordedRequest[] = [];
   const server = http.createServer((request, response) => {
@@ -118,9 +119,8 @@ describe('createHttpBackendUpdates', () => {
 
     const result = await bridgeFor(api.baseUrl).getVersion();
 
-    expect(result.ok).toBe(false);
-    expect(!result.ok && result.error.code).toBe('INTERNAL');
-    expect(!result.ok && result.error.message).toContain('GET /api/updates/version');
+    expect(errorOf(result).code).toBe('INTERNAL');
+    expect(errorOf(result).message).toContain('GET /api/updates/version');
   });
 
   it('reports an unreachable server as network error', async () => {
@@ -132,7 +132,7 @@ describe('createHttpBackendUpdates', () => {
     const result = await bridgeFor(baseUrl).getState();
 
     expect(result).toMatchObject({ ok: false, error: { code: 'NETWORK', retryable: true } });
-    expect(!result.ok && result.error.message).toContain(baseUrl);
+    expect(errorOf(result).message).toContain(baseUrl);
   });
 
   it('shares one event stream among listeners', () => {

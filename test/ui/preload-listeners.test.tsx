@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import type { EventEmitter } from 'node:events';
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import type { UpdateState } from '../../main/updater/state';
 import { UPDATE_CHANNELS, UPDATE_COMMANDS, type BackendUpdatesApi } from '../../preload/api';
 import { renderApp, updateInfo } from './render';
@@ -115,7 +115,9 @@ describe('preload bridge', () => {
     expect(ipcRenderer.listenerCount(UPDATE_CHANNELS.state)).toBe(1);
 
     const next: UpdateState = { type: 'available', seq: 9, update: updateInfo({ version: '2.2.0' }) };
-    ipcRenderer.emit(UPDATE_CHANNELS.state, {}, next);
+    act(() => {
+      ipcRenderer.emit(UPDATE_CHANNELS.state, {}, next);
+    });
 
     expect(received).toEqual([next]);
     const region = screen.getByRole('region', { name: /notifications/i });

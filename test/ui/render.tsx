@@ -24,7 +24,7 @@ for (const name of ['hasPointerCapture', 'setPointerCapture', 'releasePointerCap
 type CommandHandler<C extends UpdateCommand> = () => Promise<BridgeResult<UpdateCommandResults[C]>>;
 
 /**
- * A stand-in for `window.backendUpdates`: counts calls, answers with
+ * A stand-in for `window.backendUpdates`: counts calls, responds with
  * configurable envelopes and lets a test push states.
  */
 export class StubBridge {
@@ -99,7 +99,7 @@ export function updateFound(update: UpdateInfo = updateInfo()): CheckResult {
   return { updateAvailable: true, currentVersion: update.currentVersion, latestVersion: update.version, update };
 }
 
-/** A downloading state input for `emit`. */
+/** Builds a downloading state input for `emit`. */
 export function downloading(percent: number | null, overrides: Partial<Extract<UpdateStateInput, { type: 'downloading' }>> = {}): UpdateStateInput {
   const total = percent === null ? null : 1_048_576;
   return {
