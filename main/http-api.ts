@@ -129,8 +129,9 @@ async function writeTokenFile(file: string, token: string): Promise<void> {
 
 /**
  * Starts the HTTP Update API on 127.0.0.1. Every request must name this
- * server in `Host` (a DNS-rebinding page names its own host) and, when it
- * sends `Origin`, this server's own origin. POST requests also need
+ * server in `Host` (a DNS-rebinding page names its own host), when it sends
+ * `Origin`, this server's own origin, and when it sends `Sec-Fetch-Site`,
+ * `same-origin` or `none`. POST requests also need
  * `Authorization: Bearer <token>`: missing is 401, wrong is 403.
  */
 export async function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
@@ -158,6 +159,12 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApiServ
     const origin = request.headers.origin;
     if (origin !== undefined && !allowedHosts.has(origin.toLowerCase().replace(/^http:\/\//, ''))) {
       throw new UpdateError('FORBIDDEN', `Requests from origin ${origin} are not allowed.`);
+    }
+    // Browsers send no Origin with a cross-site <img> or <script> GET, but they do send
+    // Sec-Fetch-Site. Without this rule another local web page could start checks.
+    const site = request.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+      throw new UpdateError('FORBIDDEN', `Requests from other sites are not allowed (Sec-Fetch-Site: ${site}). Open the update page at http://127.0.0.1:${port}.`);
     }
   }
 

@@ -16,6 +16,13 @@ import { buildRendererIfMissing } from './build-ui';
 /** Port of the demo UI unless `--port` chooses another. */
 export const DEMO_UI_PORT = 5780;
 
+/**
+ * The 2.1.0 archive carries 12 MiB of payload served at 6 MiB/s, so its
+ * download lasts about two seconds and the progress bar can be watched.
+ */
+const DEMO_PAYLOAD_BYTES = 12 * 1024 * 1024;
+const DEMO_DOWNLOAD_BYTES_PER_SECOND = 6 * 1024 * 1024;
+
 const NOTES_2_0_0 = `First release of the sample backend.
 
 - \`GET /health\` answers with the running version.`;
@@ -44,12 +51,19 @@ async function setUpDemo(log: (line: string) => void): Promise<DemoWorld> {
   const logger = createLogger('demo');
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'backend-updater-demo-'));
   const old = await packSampleBackend({ version: '2.0.0', outDir: path.join(root, 'releases', '2.0.0'), formats: ['zip'] });
-  const next = await packSampleBackend({ version: '2.1.0', outDir: path.join(root, 'releases', '2.1.0'), formats: ['zip', 'tar.gz'], topFolder: true });
+  const next = await packSampleBackend({
+    version: '2.1.0',
+    outDir: path.join(root, 'releases', '2.1.0'),
+    formats: ['zip', 'tar.gz'],
+    topFolder: true,
+    payloadBytes: DEMO_PAYLOAD_BYTES,
+  });
   const feed = await startLocalFeed({
     releases: [
       { version: '2.0.0', name: 'Backend 2.0.0', notes: NOTES_2_0_0, publishedAt: '2026-11-02T09:00:00Z', files: [...old.files, old.sumsFile] },
       { version: '2.1.0', name: 'Backend 2.1.0', notes: NOTES_2_1_0, publishedAt: '2026-12-01T09:00:00Z', files: [...next.files, next.sumsFile] },
     ],
+    downloadBytesPerSecond: DEMO_DOWNLOAD_BYTES_PER_SECOND,
   });
   log(`Local release feed: ${feed.url} (releases 2.0.0 and 2.1.0)`);
 

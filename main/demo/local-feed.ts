@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { createThrottle } from './throttle';
 
 /** A release to publish on the local feed. */
 export interface LocalRelease {
@@ -33,6 +34,8 @@ export interface LocalFeedOptions {
   includeDigest?: boolean;
   /** Token that release listings require as `Authorization: Bearer <token>` or `token <token>`. */
   requireToken?: string;
+  /** Download speed cap in bytes per second, so progress can be watched. @default no cap */
+  downloadBytesPerSecond?: number;
 }
 
 /** A request as the local feed recorded it, with any Authorization value replaced by `[redacted]`. */
@@ -81,6 +84,7 @@ interface FeedSettings {
   pageSize: number;
   includeDigest: boolean;
   requireToken: string | undefined;
+  downloadBytesPerSecond: number | undefined;
 }
 
 export const LOCAL_RELEASES_PATH = '/repos/local/backend/releases';
@@ -289,7 +293,7 @@ function findFile(settings: FeedSettings, pathname: string): PublishedFile | nul
   return release?.files.find((file) => file.name === name) ?? null;
 }
 
-function serveDownload(request: Request, response: Response, file: PublishedFile): void {
+function serveDownload(request: Request, response: Response, file: PublishedFile, bytesPerSecond: number | undefined): void {
   const range = parseRange(request.headers.range, file.size);
   const headers = { 'accept-ranges': 'bytes', 'content-type': contentTypeOf(file.name) };
   if (range === 'unsatisfiable') {
@@ -306,9 +310,17 @@ function serveDownload(request: Request, response: Response, file: PublishedFile
     response.end();
     return;
   }
-  fs.createReadStream(file.filePath, { start, end })
-    .on('error', (error) => response.destroy(error))
-    .pipe(response);
+  const source = fs.createReadStream(file.filePath, { start, end }).on('error', (error) => response.destroy(error));
+  if (bytesPerSecond === undefined) {
+    source.pipe(response);
+    return;
+  }
+  const throttle = createThrottle(bytesPerSecond);
+  response.on('close', () => {
+    source.destroy();
+    throttle.destroy();
+  });
+  source.pipe(throttle).pipe(response);
 }
 
 function recordRequest(request: Request, requests: RecordedRequest[]): void {
@@ -338,7 +350,7 @@ function route(request: Request, response: Response, settings: FeedSettings): vo
     sendJson(request, response, 404, { message: 'Not Found' });
     return;
   }
-  serveDownload(request, response, file);
+  serveDownload(request, response, file, settings.downloadBytesPerSecond);
 }
 
 /**
@@ -356,6 +368,7 @@ export async function startLocalFeed(options: LocalFeedOptions): Promise<LocalFe
     pageSize: Math.min(MAX_PAGE_SIZE, Math.max(1, options.pageSize ?? DEFAULT_PAGE_SIZE)),
     includeDigest: options.includeDigest ?? true,
     requireToken: options.requireToken,
+    downloadBytesPerSecond: options.downloadBytesPerSecond,
   };
 
   const server = http.createServer((request, response) => {

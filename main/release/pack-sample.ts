@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -25,6 +25,11 @@ export interface PackSampleOptions {
   namePrefix?: string;
   /** Platform part appended to the archive names, such as `linux-x64`. @default null */
   platformSuffix?: string | null;
+  /**
+   * Size in bytes of an incompressible `payload.bin` added to the release, so
+   * that a download lasts long enough to watch. @default 0 (no payload)
+   */
+  payloadBytes?: number;
 }
 
 /** Archives written by `packSampleBackend`. */
@@ -115,10 +120,18 @@ async function collectEntries(options: PackSampleOptions, prefix: string): Promi
     files.push({ name: marker, data: Buffer.from(`${marker} marker: this release is broken on purpose.\n`), mode: 0o644 });
   }
 
+  if (options.payloadBytes) files.push({ name: 'payload.bin', data: payload(options.payloadBytes), mode: 0o644 });
+
   const top = topFolderName(options, prefix);
   if (top === null) return files;
   const directory: ArchiveEntry = { name: `${top}/`, data: null, mode: 0o755 };
   return [directory, ...files.map((entry) => ({ ...entry, name: `${top}/${entry.name}` }))];
+}
+
+/** Returns `size` pseudo-random bytes that are the same on every run (AES-128-CTR over zeros with a fixed key). */
+function payload(size: number): Buffer {
+  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), Buffer.alloc(16, 0));
+  return Buffer.concat([cipher.update(Buffer.alloc(size)), cipher.final()]);
 }
 
 function topFolderName(options: PackSampleOptions, prefix: string): string | null {

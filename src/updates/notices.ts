@@ -20,6 +20,8 @@ export interface NoticeStore {
   closedToasts: Record<string, number>;
   /** Opens the toast for `version` unless it is open, the dialog is open, or it was closed within the cooldown. */
   offerToast(version: string): void;
+  /** Opens the toast for `version` whatever its cooldown, because the user asked for a check. */
+  showToast(version: string): void;
   /** Closes the open toast and starts its cooldown. */
   closeToast(): void;
   openDialog(): void;
@@ -54,6 +56,10 @@ export function createNoticeStore(options: NoticeStoreOptions = {}): StoreApi<No
           const current = get();
           if (current.toastVersion === version || current.dialogOpen || current.manualCheckPending) return;
           if (isCoolingDown(current.closedToasts[version])) return;
+          set({ toastVersion: version });
+        },
+        showToast: (version) => {
+          if (get().dialogOpen) return;
           set({ toastVersion: version });
         },
         closeToast: () => {

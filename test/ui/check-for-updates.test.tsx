@@ -44,7 +44,7 @@ describe('CheckButton', () => {
     expect(bridge.calls.check).toBe(1);
   });
 
-  it('opens the dialog for a found update', async () => {
+  it('shows the toast for a found update', async () => {
     const user = userEvent.setup();
     const bridge = new StubBridge();
     bridge.handlers.check = async () => {
@@ -55,9 +55,10 @@ describe('CheckButton', () => {
 
     await user.click(screen.getByRole('button', { name: 'Check for updates' }));
 
-    expect(await screen.findByRole('dialog', { name: 'Backend 2.1.0' })).toBeInTheDocument();
     const region = screen.getByRole('region', { name: /notifications/i, hidden: true });
-    expect(region.querySelectorAll('li')).toHaveLength(0);
+    await waitFor(() => expect(region.querySelectorAll('li')).toHaveLength(1));
+    expect(region.textContent).toContain('Backend 2.1.0 is available');
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
   });
 
   it('reports a failed check', async () => {
