@@ -49,6 +49,18 @@ export const updaterConfigSchema = z.object({
    * publishes none; `required` rejects a release without one (CHECKSUM_MISSING).
    */
   checksumPolicy: z.enum(['required', 'if-present']).default('if-present'),
+  /**
+   * Trusted minisign public keys: paths of `.pub` files (relative to `home`)
+   * or the base64 key line itself. With at least one key, only releases whose
+   * archive and release manifest carry a valid signature from one of them are
+   * installed. List the next key here one release before it signs, so keys
+   * can be rotated. Empty: releases are installed unsigned, with a warning.
+   */
+  publicKeys: z.array(z.string().min(1)).default([]),
+  /** Product name that a signed release manifest must carry. */
+  product: z.string().min(1).default('python-backend'),
+  /** Days without a successful check before a warning that updates may be blocked; null turns it off. */
+  maxDaysWithoutCheck: z.number().positive().nullable().default(14),
   /** Milliseconds without received bytes before a request counts as stalled. */
   idleTimeoutMs: z.number().int().positive().default(30_000),
   maxPages: z.number().int().positive().max(100).default(10),

@@ -84,6 +84,7 @@ export function checkResultJson(result: CheckResult): Record<string, unknown> {
     asset_name: update?.assetName ?? null,
     asset_size: update?.assetSize ?? null,
     download_url: update?.downloadUrl ?? null,
+    signature: update ? { status: update.signature.status, key_id: update.signature.keyId } : null,
   };
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
+import { isInside } from './updater/archive/paths';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -22,10 +23,15 @@ export const TOKEN_META_NAME = 'backend-updater-token';
  * API sends no CORS headers.
  */
 export async function serveStatic(rootDir: string, urlPath: string, token: string, response: ServerResponse): Promise<boolean> {
-  const relative = decodeURIComponent(urlPath === '/' ? '/index.html' : urlPath).replace(/^\/+/, '');
-  const file = path.resolve(rootDir, relative);
-  const inside = path.relative(rootDir, file);
-  if (inside.startsWith('..') || path.isAbsolute(inside) || relative.includes('\0')) return false;
+  let relative: string;
+  try {
+    relative = decodeURIComponent(urlPath === '/' ? '/index.html' : urlPath).replace(/^\/+/, '');
+  } catch {
+    return false;
+  }
+  const root = path.resolve(rootDir);
+  const file = path.resolve(root, relative);
+  if (!isInside(root, file) || relative.includes('\0')) return false;
 
   let body: Buffer;
   try {

@@ -239,7 +239,7 @@ describe('InstallStore activation', () => {
     await store.stageArchive({ file: await release('2.0.0'), format: 'tar.gz', version: '2.0.0' });
 
     expect(await store.activate('2.0.0')).toEqual({ previous: '1.0.0' });
-    expect(await store.readState()).toEqual({ current: '2.0.0', previous: '1.0.0', pending: { step: 'activated', version: '2.0.0', previous: '1.0.0' } });
+    expect(await store.readState()).toEqual({ current: '2.0.0', previous: '1.0.0', pending: { step: 'activated', version: '2.0.0', previous: '1.0.0', priorPrevious: null } });
 
     expect(await store.rollback()).toEqual({ current: '1.0.0', previous: '2.0.0' });
     expect(await store.readState()).toEqual({ current: '1.0.0', previous: '2.0.0', pending: null });
@@ -287,7 +287,7 @@ describe('InstallStore activation', () => {
     const error = await rejectionOf(store.confirm('2.0.0'));
 
     expect(error.code).toBe('INVALID_STATE');
-    expect((await store.readState()).pending).toEqual({ step: 'activated', version: '1.0.0', previous: null });
+    expect((await store.readState()).pending).toEqual({ step: 'activated', version: '1.0.0', previous: null, priorPrevious: null });
   });
 
   it('rejects activation while one is pending', async () => {
@@ -363,7 +363,8 @@ process.stdout.write('ready\\n');
 
     expect(report.action).toBe('rolled-back');
     expect(report.current).toBe('1.0.0');
-    expect(await store.readState()).toEqual({ current: '1.0.0', previous: '2.0.0', pending: null });
+    // The version that never passed its health check is not offered as a rollback target.
+    expect(await store.readState()).toEqual({ current: '1.0.0', previous: null, pending: null });
     expect(await store.installedVersions()).toEqual(['2.0.0', '1.0.0']);
   });
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UpdateError } from '../updater/errors';
 import { parseTag } from '../updater/versions';
@@ -19,9 +20,10 @@ export const FEED_OPTIONS = {
   platform: { type: 'string' },
   arch: { type: 'string' },
   'require-checksum': { type: 'boolean' },
+  'public-key': { type: 'string', multiple: true },
 } satisfies OptionSpec;
 
-export type ParsedValues = Record<string, string | boolean | undefined>;
+export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
 
 /** Parses a command's arguments strictly: unknown options and stray positionals are INVALID_INPUT. */
 export function parseCommandArgs(command: string, args: string[], options: OptionSpec): ParsedValues {
@@ -54,7 +56,7 @@ export function parseVersionOption(value: string, name: string): string {
 }
 
 /** Parses a TCP port option; 0 is allowed where `allowZero` is set (pick a free port). */
-export function parsePortOption(value: string | boolean | undefined, name: string, allowZero = false): number | undefined {
+export function parsePortOption(value: ParsedValues[string], name: string, allowZero = false): number | undefined {
   if (value === undefined) return undefined;
   const port = Number(value);
   const min = allowZero ? 0 : 1;
@@ -74,5 +76,8 @@ export function feedOverrides(values: ParsedValues): Record<string, unknown> {
   if (typeof values.platform === 'string') overrides.platform = values.platform;
   if (typeof values.arch === 'string') overrides.arch = values.arch;
   if (values['require-checksum']) overrides.checksumPolicy = 'required';
+  const publicKeys = values['public-key'];
+  // Paths given on the command line are relative to the current folder, not to the data folder.
+  if (Array.isArray(publicKeys)) overrides.publicKeys = publicKeys.map((file) => path.resolve(file));
   return overrides;
 }

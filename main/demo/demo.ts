@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../config';
 import { createLogger, setDefaultConsoleLevel } from '../logger';
-import { packSampleBackend } from '../release/pack-sample';
 import { findFreePort } from '../updater/apply';
+import { toErrorData } from '../updater/errors';
 import { BackendUpdater } from '../updater/updater';
 import { startHttpApi } from '../http-api';
 import { formatBytes, progressPrinter } from '../cli/output';
@@ -12,6 +12,7 @@ import { parseCommandArgs, parsePortOption } from '../cli/args';
 import { defaultUiDir, stopOnSignal } from '../cli/serve';
 import { startLocalFeed, type LocalFeed } from './local-feed';
 import { buildRendererIfMissing } from './build-ui';
+import { createDemoKey, packSignedRelease, tamperedCopy } from './signed-releases';
 
 /** Port of the demo UI unless `--port` chooses another. */
 export const DEMO_UI_PORT = 5780;
@@ -39,50 +40,58 @@ const NOTES_2_1_0 = `## What's new in 2.1.0
 
 interface DemoWorld {
   feed: LocalFeed;
+  /** The same releases with 2.1.0's archives altered, as a compromised mirror would serve them. */
+  tamperedFeed: LocalFeed;
   updater: BackendUpdater;
   stop(): Promise<void>;
 }
 
+function demoReleases(oldFiles: string[], nextFiles: string[]) {
+  return [
+    { version: '2.0.0', name: 'Backend 2.0.0', notes: NOTES_2_0_0, publishedAt: '2026-11-02T09:00:00Z', files: oldFiles },
+    { version: '2.1.0', name: 'Backend 2.1.0', notes: NOTES_2_1_0, publishedAt: '2026-12-01T09:00:00Z', files: nextFiles },
+  ];
+}
+
 /**
- * Sets up the demo: a temporary folder, releases 2.0.0 and 2.1.0 of the sample
- * backend on a local feed, and 2.0.0 installed and running.
+ * Sets up the demo in a temporary folder. A throwaway key signs releases
+ * 2.0.0 and 2.1.0 of the sample backend on a local feed, and a second feed
+ * serves the same releases with 2.1.0's archives altered. 2.0.0 is installed
+ * and running under an updater that trusts only that key.
  */
 async function setUpDemo(log: (line: string) => void): Promise<DemoWorld> {
   const logger = createLogger('demo');
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'backend-updater-demo-'));
-  const old = await packSampleBackend({ version: '2.0.0', outDir: path.join(root, 'releases', '2.0.0'), formats: ['zip'] });
-  const next = await packSampleBackend({
-    version: '2.1.0',
-    outDir: path.join(root, 'releases', '2.1.0'),
-    formats: ['zip', 'tar.gz'],
-    topFolder: true,
-    payloadBytes: DEMO_PAYLOAD_BYTES,
-  });
-  const feed = await startLocalFeed({
-    releases: [
-      { version: '2.0.0', name: 'Backend 2.0.0', notes: NOTES_2_0_0, publishedAt: '2026-11-02T09:00:00Z', files: [...old.files, old.sumsFile] },
-      { version: '2.1.0', name: 'Backend 2.1.0', notes: NOTES_2_1_0, publishedAt: '2026-12-01T09:00:00Z', files: [...next.files, next.sumsFile] },
-    ],
-    downloadBytesPerSecond: DEMO_DOWNLOAD_BYTES_PER_SECOND,
-  });
-  log(`Local release feed: ${feed.url} (releases 2.0.0 and 2.1.0)`);
+  const key = await createDemoKey(path.join(root, 'keys'));
+  const oldFiles = await packSignedRelease({ version: '2.0.0', outDir: path.join(root, 'releases', '2.0.0'), formats: ['zip'] }, key);
+  const nextFiles = await packSignedRelease(
+    { version: '2.1.0', outDir: path.join(root, 'releases', '2.1.0'), formats: ['zip', 'tar.gz'], topFolder: true, payloadBytes: DEMO_PAYLOAD_BYTES },
+    key,
+  );
+  const tamperedFiles = await tamperedCopy(nextFiles, path.join(root, 'releases', '2.1.0-tampered'));
+  const feed = await startLocalFeed({ releases: demoReleases(oldFiles, nextFiles), downloadBytesPerSecond: DEMO_DOWNLOAD_BYTES_PER_SECOND });
+  const tamperedFeed = await startLocalFeed({ releases: demoReleases(oldFiles, tamperedFiles), downloadBytesPerSecond: DEMO_DOWNLOAD_BYTES_PER_SECOND });
+  log(`Release signing key (made for this run): ${key.keyId}`);
+  log(`Local release feed: ${feed.url} (releases 2.0.0 and 2.1.0, signed)`);
 
-  const config = parseConfig({ home: path.join(root, 'home'), feedUrl: feed.url, backend: { port: await findFreePort() } });
+  const config = parseConfig({ home: path.join(root, 'home'), feedUrl: feed.url, publicKeys: [key.publicKeyFile], backend: { port: await findFreePort() } });
   const updater = new BackendUpdater({ config, logger, keepBackendRunning: true });
   const releaseLock = await updater.store.lock();
   const world: DemoWorld = {
     feed,
+    tamperedFeed,
     updater,
     stop: async () => {
       await updater.stopBackend().catch((error: unknown) => logger.error(`stopping the backend failed: ${(error as Error).message}`));
       await feed.close();
+      await tamperedFeed.close();
       await releaseLock();
       await fs.rm(root, { recursive: true, force: true });
     },
   };
   try {
     await updater.init();
-    const archive = old.files[0];
+    const archive = oldFiles.find((file) => file.endsWith('.zip'));
     if (!archive) throw new Error('packing 2.0.0 produced no archive');
     const installed = await updater.installFile({ file: archive, version: '2.0.0', format: 'zip' });
     log(`Installed and started backend ${installed.version} on port ${config.backend.port}: ${JSON.stringify(installed.health)}`);
@@ -102,27 +111,50 @@ function printLine(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** Runs the whole update in the terminal and exits: check, download, verify, install, restart. */
+/**
+ * Tries to install 2.1.0 from the tampered feed with the same data folder and
+ * backend, and prints why it was rejected. Nothing is installed: the altered
+ * archive fails its signature check right after download.
+ */
+async function showTamperedRejected(world: DemoWorld): Promise<void> {
+  const logger = createLogger('demo');
+  const config = { ...world.updater.config, feedUrl: world.tamperedFeed.url };
+  const mirror = new BackendUpdater({ config, logger, store: world.updater.store, supervisor: world.updater.supervisor, keepBackendRunning: true });
+  printLine(`Trying a compromised mirror first: ${world.tamperedFeed.url} (2.1.0 archives altered, SHA256SUMS rewritten to match)`);
+  try {
+    await mirror.install();
+    throw new Error('the tampered release was installed; the demo expected it to be rejected');
+  } catch (error) {
+    const data = toErrorData(error);
+    if (data.code !== 'SIGNATURE_INVALID') throw error;
+    printLine(`Rejected: ${data.code}: ${data.message}`);
+  }
+  printLine(`Backend after the rejected update: GET /health -> ${await readBackendHealth(world.updater.config.backend.port)}`);
+}
+
+/** Runs the whole update in the terminal and exits: a rejected tampered release, then check, download, verify, install, restart. */
 async function runHeadless(): Promise<void> {
   const world = await setUpDemo(printLine);
   const { updater } = world;
   try {
     const port = updater.config.backend.port;
     printLine(`Backend before the update: GET /health -> ${await readBackendHealth(port)}`);
+    await showTamperedRejected(world);
     const check = await updater.check();
     if (!check.update) throw new Error(`the demo feed offered no update over ${check.currentVersion}`);
     printLine(`Update available: ${check.currentVersion} -> ${check.latestVersion} (${check.update.assetName}, ${formatBytes(check.update.assetSize ?? 0)})`);
+    printLine(`Signature: release manifest signed by trusted key ${check.update.signature.keyId ?? '(none)'}`);
     printLine(`Release notes:\n${check.update.releaseNotes.replace(/^/gm, '  ')}`);
     const unsubscribe = updater.onState(progressPrinter(process.stdout));
     const downloaded = await updater.download();
-    printLine(`Downloaded and verified: SHA-256 ${downloaded.sha256}`);
+    printLine(`Downloaded and verified against its signature and the signed manifest: SHA-256 ${downloaded.sha256}`);
     const installed = await updater.install();
     unsubscribe();
     printLine(`Installed ${installed.version} (previous ${installed.previousVersion ?? 'none'}); backend restarted.`);
     printLine(`Backend after the update: GET /health -> ${await readBackendHealth(port)}`);
   } finally {
     await world.stop();
-    printLine('Demo finished: stopped the backend and the local feed, removed the temporary folder.');
+    printLine('Demo finished: stopped the backend and the local feeds, removed the temporary folder.');
   }
 }
 

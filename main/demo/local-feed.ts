@@ -103,6 +103,8 @@ const CONTENT_TYPES: [string, string][] = [
   ['.sha256', 'text/plain'],
   ['.txt', 'text/plain'],
   ['sha256sums', 'text/plain'],
+  ['.minisig', 'text/plain'],
+  ['.json', 'application/json'],
 ];
 
 function contentTypeOf(name: string): string {

@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import { BackendSupervisor, type BackendHealth } from '../backend/supervisor';
 import type { ArchiveFormat } from './assets';
 import { UpdateError } from './errors';
+import { parseTag } from './versions';
 import type { InstallStore } from './install';
 import type { InstallResultInfo } from './service';
 
@@ -99,6 +100,7 @@ export async function applyUpdate(context: ApplyContext, input: ApplyInput): Pro
   let health: BackendHealth;
   try {
     health = await supervisor.start(store.versionDir(input.version), input.version);
+    await assertReportedVersion(supervisor, health, input.version, logger);
   } catch (error) {
     await restorePrevious(context, input.version, useMain, error);
     throw error;
@@ -107,12 +109,29 @@ export async function applyUpdate(context: ApplyContext, input: ApplyInput): Pro
 
   await store.confirm(input.version);
   await context.onStep?.('confirmed');
-  if (health.version && health.version !== input.version) {
-    logger.warn(`backend ${input.version} reports version ${health.version} in its health response`);
-  }
   if (!useMain) await supervisor.stop();
   logger.info(`installed ${input.version} (previous ${previous ?? 'none'}); health ${JSON.stringify(health.body)}`);
   return { version: input.version, previousVersion: previous, health: health.body };
+}
+
+/**
+ * Rejects a backend whose health response names another version than the one
+ * installed (an archive packed from the wrong folder, or a mislabelled file),
+ * and stops it. A version that does not parse as semver only logs a warning,
+ * because the health response's format belongs to the backend.
+ */
+async function assertReportedVersion(supervisor: BackendSupervisor, health: BackendHealth, expected: string, logger: Logger): Promise<void> {
+  if (health.version === null || health.version === expected) return;
+  const reported = parseTag(health.version);
+  if (reported === null) {
+    logger.warn(`backend ${expected} reports version "${health.version}" in its health response, which is not a semantic version`);
+    return;
+  }
+  if (reported === expected) return;
+  await supervisor.stop();
+  throw new UpdateError('VERSION_MISMATCH', `The archive installed as ${expected} runs a backend that reports version ${reported} in its health response. Check that the archive and the version match.`, {
+    details: { expected, reported },
+  });
 }
 
 /** Switches back after a failed start and starts the previous backend again when one was running. */
@@ -120,7 +139,7 @@ async function restorePrevious(context: ApplyContext, failedVersion: string, res
   const { config, logger, store } = context;
   const reason = cause instanceof Error ? cause.message : String(cause);
   logger.error(`version ${failedVersion} failed to start: ${reason}; rolling back`);
-  const { current } = await store.rollback();
+  const { current } = await store.revertActivation(failedVersion);
   const target = runnableDir(config, store, current);
   if (!restart || !target) {
     logger.info(`rolled back to ${current ?? '(none)'}`);

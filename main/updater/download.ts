@@ -1,8 +1,7 @@
-import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream as createFileWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { downloadHttpError, incompleteError, sizeMismatchError, toDownloadError, tooLargeError } from './download-errors';
 import {
@@ -12,11 +11,14 @@ import {
   readPartialMeta,
   writePartialMeta,
   type PartialFile,
+  type PartialMeta,
 } from './download-partial';
+import { createStreamHasher, type StreamHasher } from './download-hash';
+import { createMeter, digestWithFallback } from './download-meter';
 import { createProgressReporter, type DownloadProgress } from './download-progress';
 import { UpdateError, throwIfCancelled } from './errors';
 import { httpRequest, redactUrl, type HttpResponse } from './http';
-import { updateHashFromFile, verifySha256 } from './verify';
+import { verifySha256 } from './verify';
 import { createLogger, type Logger } from '../logger';
 
 export type { DownloadProgress } from './download-progress';
@@ -45,6 +47,12 @@ export interface DownloadOptions {
   expectedSha256?: string | null;
   /** Test seam that opens the `.part` write stream. @default fs.createWriteStream */
   createWriteStream?: (path: string, options: { flags: 'w' | 'a' }) => Writable;
+  /**
+   * Hash on a worker thread, so that hashing runs beside receiving and writing.
+   * Without a worker (or when it fails) the hash is computed on this thread.
+   * @default true when expectedSize is unknown or at least 4 MiB
+   */
+  hashOnWorker?: boolean;
 }
 
 export interface DownloadResult {
@@ -58,6 +66,8 @@ export interface DownloadResult {
 
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_BYTES = 4 * 1024 ** 3;
+/** Smallest expected size hashed on a worker: below it, starting the worker costs more than the hashing. */
+const WORKER_HASH_MIN_BYTES = 4 * 1024 * 1024;
 /** Failures after which a `.part` may be resumed: the bytes on disk are good, only the transport broke. */
 const RESUMABLE_CODES = new Set(['DOWNLOAD_STALLED', 'INCOMPLETE_DOWNLOAD', 'NETWORK']);
 
@@ -160,39 +170,64 @@ async function runDownload(job: Job): Promise<DownloadResult> {
 
   for (let attempt = 0; ; attempt += 1) {
     const meta = offset > 0 ? await readPartialMeta(partial.metaPath) : null;
-    const resumedHash = createHash('sha256');
-    if (offset > 0) {
-      await updateHashFromFile(resumedHash, partial.partPath, options.signal);
-      logger.info(`download resume ${partial.partPath} from byte ${offset}`);
+    const resumedHasher = offset > 0 ? await hashPartialFile(job) : null;
+    let hasher = resumedHasher;
+    try {
+      const response = await requestBody(job, offset, meta);
+      const transfer = planTransfer(job, response, offset);
+      if (transfer !== 'restart') {
+        if (transfer.offset === 0 || hasher === null) {
+          resumedHasher?.close();
+          hasher = createStreamHasher(useWorkerHash(options));
+        }
+        return await receiveBody(job, response, transfer, hasher);
+      }
+      response.body.destroy();
+      if (attempt > 0) throw downloadHttpError(options.url, response.status, response.url, 'the requested range was not returned');
+      logger.info(`download restart ${redactUrl(options.url)}: HTTP ${response.status} does not continue byte ${offset}`);
+    } finally {
+      hasher?.close();
     }
-
-    const response = await httpRequest(options.url, {
-      headers: downloadRequestHeaders(offset, meta),
-      authorization: options.authorization,
-      authHost: options.authHost,
-      signal: options.signal,
-      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-      timeoutCode: 'DOWNLOAD_STALLED',
-    });
-    // This listener also covers the time before the pipeline listens, so a socket error never
-    // surfaces as an unhandled 'error' event. The destroyed stream keeps the error for pipeline().
-    response.body.on('error', () => {
-      job.failedStream ??= 'body';
-    });
-
-    const transfer = planTransfer(job, response, offset);
-    if (transfer !== 'restart') {
-      const hash = transfer.offset > 0 ? resumedHash : createHash('sha256');
-      return await receiveBody(job, response, transfer, hash);
-    }
-    response.body.destroy();
-    if (attempt > 0) throw downloadHttpError(options.url, response.status, response.url, 'the requested range was not returned');
-    logger.info(`download restart ${redactUrl(options.url)}: HTTP ${response.status} does not continue byte ${offset}`);
     await discardPartial(partial);
     offset = 0;
     job.received = 0;
     job.rangeSupported = false;
   }
+}
+
+async function requestBody(job: Job, offset: number, meta: PartialMeta | null): Promise<HttpResponse> {
+  const { options } = job;
+  const response = await httpRequest(options.url, {
+    headers: downloadRequestHeaders(offset, meta),
+    authorization: options.authorization,
+    authHost: options.authHost,
+    signal: options.signal,
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    timeoutCode: 'DOWNLOAD_STALLED',
+  });
+  // This listener also covers the time before the pipeline listens, so a socket error never
+  // surfaces as an unhandled 'error' event. The destroyed stream keeps the error for pipeline().
+  response.body.on('error', () => {
+    job.failedStream ??= 'body';
+  });
+  return response;
+}
+
+function useWorkerHash(options: DownloadOptions): boolean {
+  return options.hashOnWorker ?? (options.expectedSize === null || options.expectedSize >= WORKER_HASH_MIN_BYTES);
+}
+
+/** Starts a hasher with the bytes of the `.part` file that a resumed download continues. */
+async function hashPartialFile(job: Job): Promise<StreamHasher> {
+  const hasher = createStreamHasher(useWorkerHash(job.options));
+  try {
+    await hasher.updateFromFile(job.partial.partPath, job.options.signal);
+  } catch (error) {
+    hasher.close();
+    throw error;
+  }
+  job.logger.info(`download resume ${job.partial.partPath} from byte ${job.received}`);
+  return hasher;
 }
 
 function headerNumber(value: string | undefined): number | null {
@@ -236,7 +271,7 @@ function planTransfer(job: Job, response: HttpResponse, offset: number): Transfe
   return transfer;
 }
 
-async function receiveBody(job: Job, response: HttpResponse, transfer: Transfer, hash: Hash): Promise<DownloadResult> {
+async function receiveBody(job: Job, response: HttpResponse, transfer: Transfer, hasher: StreamHasher): Promise<DownloadResult> {
   const { options, partial } = job;
   if (transfer.offset === 0 && job.rangeSupported && options.resume !== false) {
     await writePartialMeta(partial, response.headers);
@@ -251,40 +286,19 @@ async function receiveBody(job: Job, response: HttpResponse, transfer: Transfer,
   });
   const progress = createProgressReporter(options, transfer.total ?? options.expectedSize, job.logger);
   progress.start(transfer.offset);
-  await pipeline(response.body, createMeter(job, hash, progress.update), file, { signal: options.signal });
+  await pipeline(response.body, createMeter(job, hasher, progress.update), file, { signal: options.signal });
 
   if (job.bodyEnd !== null && job.received < job.bodyEnd) throw incompleteError(options.url, job.received, job.bodyEnd);
   if (options.expectedSize !== null && job.received !== options.expectedSize) {
     throw sizeMismatchError(options.url, job.received, options.expectedSize, 'the download contains');
   }
-  const sha256 = hash.digest('hex');
+  const sha256 = await digestWithFallback(hasher, partial.partPath, job.logger, options.signal);
   if (options.expectedSha256) verifySha256(sha256, options.expectedSha256, path.basename(options.destination));
 
   await rename(partial.partPath, options.destination);
   await rm(partial.metaPath, { force: true });
   progress.finish(job.received);
   return { path: options.destination, size: job.received, sha256, resumed: transfer.offset > 0 };
-}
-
-/** Counts and hashes bytes on their way to disk, and stops the body once it passes a size limit. */
-function createMeter(job: Job, hash: Hash, onBytes: (transferred: number) => void): Transform {
-  const { url, expectedSize } = job.options;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      job.received += chunk.length;
-      if (job.received > job.maxBytes) {
-        callback(tooLargeError(url, job.received, job.maxBytes));
-        return;
-      }
-      if (expectedSize !== null && job.received > expectedSize) {
-        callback(sizeMismatchError(url, job.received, expectedSize, 'the download already contains'));
-        return;
-      }
-      hash.update(chunk);
-      onBytes(job.received);
-      callback(null, chunk);
-    },
-  });
 }
 
 /** Deletes what a failed download left behind; returns true when the `.part` was kept for resume. */

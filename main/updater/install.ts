@@ -6,9 +6,10 @@ import { silentLogger, type Logger } from '../logger';
 import { extractArchive, resolveEntryPath, type ExtractFormat, type ExtractLimits } from './archive';
 import { throwIfCancelled, UpdateError } from './errors';
 import { activeVersionError, assertEntryPoint, assertVersionName, describePending, exists, isFile, pendingError, toInstallError } from './install/checks';
-import { removeRecordedStaging, removeStagingLeftovers, REPLACED_PREFIX, restoreReplacedFolders, stagingFolderName } from './install/leftovers';
+import { removeStagingLeftovers, REMOVING_PREFIX, REPLACED_PREFIX, restoreReplacedFolders, stagingFolderName } from './install/leftovers';
 import { acquireLock } from './install/lock';
 import { moveFolder, type RenameFolder } from './install/move';
+import { finishPending } from './install/recovery';
 import { isVersionName, StateFile, type StoredState } from './install/state-file';
 
 /**
@@ -18,7 +19,7 @@ import { isVersionName, StateFile, type StoredState } from './install/state-file
  */
 export type PendingStep =
   | { step: 'staging'; version: string; stagingDir: string }
-  | { step: 'activated'; version: string; previous: string | null };
+  | { step: 'activated'; version: string; previous: string | null; priorPrevious?: string | null };
 
 /** Active version, the version to roll back to, and the unfinished step. */
 export interface InstallState {
@@ -153,6 +154,17 @@ export class InstallStore {
     return this.exclusive('rollback', () => this.doRollback());
   }
 
+  /**
+   * Undoes the activation of `version` after it failed to start: the version
+   * that was current before it becomes current again, or none (the bundled
+   * fallback) when it was the first install, and the rollback target is what
+   * it was before, so a failed version is never offered for rollback. The
+   * folder of `version` stays until the next prune.
+   */
+  revertActivation(version: string): Promise<{ current: string | null }> {
+    return this.exclusive(`revert ${version}`, () => this.doRevertActivation(version));
+  }
+
   /** Finishes or rolls back an interrupted install and removes leftovers of crashes. */
   recover(): Promise<RecoveryReport> {
     return this.exclusive('recovery', () => this.doRecover());
@@ -224,7 +236,8 @@ export class InstallStore {
     await this.assertInstalled(version, folder);
 
     const previous = state.current;
-    await this.stateFile.write({ ...state, current: version, previous, pending: { step: 'activated', version, previous } });
+    const pending = { step: 'activated' as const, version, previous, priorPrevious: state.previous };
+    await this.stateFile.write({ ...state, current: version, previous, pending });
     this.logger.info(`activate ${version} (previous ${previous ?? 'none'}); awaiting health check`);
     return { previous };
   }
@@ -248,12 +261,19 @@ export class InstallStore {
     await this.prune(state.current, state.previous);
   }
 
-  /** Deletes version folders other than `current` and `previous`. A folder that cannot be deleted is logged and kept. */
+  /**
+   * Deletes version folders other than `current` and `previous`. Each folder is
+   * renamed to a `.removing-` name first, so a crash mid-delete never leaves a
+   * half-deleted folder under a version name. Recovery finishes the delete.
+   * A folder that cannot be deleted is logged and kept.
+   */
   private async prune(current: string | null, previous: string | null): Promise<void> {
     for (const version of await this.installedVersions()) {
       if (version === current || version === previous) continue;
       try {
-        await rm(this.versionDir(version), { recursive: true, force: true, maxRetries: 3 });
+        const doomed = path.join(this.versionsDir, `${REMOVING_PREFIX}${version}-${randomBytes(4).toString('hex')}`);
+        await rename(this.versionDir(version), doomed);
+        await rm(doomed, { recursive: true, force: true, maxRetries: 3 });
         this.logger.info(`prune removed version ${version}`);
       } catch (error) {
         this.logger.warn(`prune could not remove version ${version}: ${(error as Error).message}`);
@@ -274,11 +294,30 @@ export class InstallStore {
     return { current: target, previous: state.current };
   }
 
+  private async doRevertActivation(version: string): Promise<{ current: string | null }> {
+    const state = await this.stateFile.read();
+    const pending = state.pending;
+    if (pending?.step !== 'activated' || pending.version !== version) {
+      throw new UpdateError('INVALID_STATE', `Version ${version} is not waiting for its health check (pending ${describePending(pending)}), so there is no activation to undo.`);
+    }
+
+    const current = pending.previous;
+    const previous = await this.installedOrNull(pending.priorPrevious ?? null);
+    await this.stateFile.write({ ...state, current, previous, pending: null });
+    this.logger.info(`revert ${version} -> ${current ?? 'none (bundled fallback)'}`);
+    return { current };
+  }
+
   private async doRecover(): Promise<RecoveryReport> {
     await this.createFolders();
     await restoreReplacedFolders(this.versionsDir, this.logger);
     const state = await this.stateFile.read();
-    const report = await this.finishPending(state);
+    const report = await finishPending(state, {
+      stateFile: this.stateFile,
+      stagingDir: this.stagingDir,
+      logger: this.logger,
+      isInstalled: (version) => isFile(resolveEntryPath(this.versionDir(version), this.entryPoint)),
+    });
     await removeStagingLeftovers(this.stagingDir, this.logger);
     const removed = await this.stateFile.removeTempFiles();
     if (removed > 0) this.logger.info(`recovery removed ${removed} temp state files`);
@@ -286,25 +325,9 @@ export class InstallStore {
     return report;
   }
 
-  private async finishPending(state: StoredState): Promise<RecoveryReport> {
-    const pending = state.pending;
-    if (pending === null) return { action: 'none', current: state.current };
-
-    if (pending.step === 'staging') {
-      await removeRecordedStaging(this.stagingDir, pending.stagingDir, this.logger);
-      await this.stateFile.write({ ...state, pending: null });
-      return { action: 'cleaned-staging', current: state.current, detail: `removed the unfinished staging of ${pending.version}` };
-    }
-
-    const previous = pending.previous;
-    if (previous !== null && (await isFile(resolveEntryPath(this.versionDir(previous), this.entryPoint)))) {
-      await this.stateFile.write({ ...state, current: previous, previous: pending.version, pending: null });
-      return { action: 'rolled-back', current: previous, detail: `version ${pending.version} was activated but never passed its health check, so it switched back to ${previous}` };
-    }
-
-    await this.stateFile.write({ ...state, pending: null });
-    const reason = previous === null ? 'there is no previous version' : `the previous version ${previous} is no longer installed`;
-    return { action: 'none', current: state.current, detail: `version ${pending.version} was activated but never passed its health check, and ${reason}, so it was kept` };
+  private async installedOrNull(version: string | null): Promise<string | null> {
+    if (version === null) return null;
+    return (await isFile(resolveEntryPath(this.versionDir(version), this.entryPoint))) ? version : null;
   }
 
   private async assertInstalled(version: string, folder: string): Promise<void> {

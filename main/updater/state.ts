@@ -18,6 +18,20 @@ export interface UpdateInfo {
   /** Asset size in bytes from the feed, or null when unknown. */
   assetSize: number | null;
   downloadUrl: string;
+  signature: UpdateSignature;
+}
+
+/**
+ * Signature status of an update. `verified`: its release manifest carries a
+ * valid signature from a trusted key (`keyId`) and lists this archive. The
+ * archive's own signature, size and SHA-256 are checked after download,
+ * before install. `unsigned`: no trusted keys are configured, so nothing
+ * proves who made the release, and the UI should warn.
+ */
+export interface UpdateSignature {
+  status: 'verified' | 'unsigned';
+  /** Id of the trusted key that signed the release manifest, as minisign prints it; null when unsigned. */
+  keyId: string | null;
 }
 
 /** Why a check found nothing to install. */

@@ -3,13 +3,16 @@ import type { UpdaterConfig } from '../config';
 import type { Logger } from '../logger';
 import { createLogger } from '../logger';
 import type { BackendHealth, BackendSupervisor } from '../backend/supervisor';
-import { applyUpdate, createSupervisor, runnableDir } from './apply';
+import { applyUpdate, createSupervisor, runnableDir, type ApplyContext } from './apply';
 import { findUpdate, type FoundUpdate } from './check';
 import { isCancellation, toErrorData, UpdateError } from './errors';
+import type { DownloadProgress } from './download';
 import { fetchUpdate, type FetchedUpdate } from './fetch-update';
 import { createFeed } from './feeds';
 import type { ReleaseFeed } from './feeds/types';
+import { withRetry } from './http';
 import { InstallStore, type RecoveryReport } from './install';
+import { RateLimitedFeed } from './rate-limited-feed';
 import type { CheckResult, DownloadResultInfo, InstallResultInfo, UpdaterService, VersionInfo } from './service';
 import { downloadPercent, type UpdateInfo, type UpdateState, type UpdateStateInput } from './state';
 import { StateStore } from './state-store';
@@ -28,6 +31,12 @@ export interface BackendUpdaterOptions {
    * which only start a new version briefly to check its health.
    */
   keepBackendRunning?: boolean;
+  /** Retries of a download after a transient failure (stall, early end, network error, 5xx). @default 3 */
+  downloadRetries?: number;
+  /** Base delay in milliseconds of the backoff between download attempts, with full jitter. @default 500 */
+  retryBaseDelayMs?: number;
+  /** Runs at each step boundary of an install; the crash-safety tests stop the process there. */
+  onInstallStep?: ApplyContext['onStep'];
 }
 
 /** Operation that is running, so that a second request can join or be rejected. */
@@ -41,7 +50,9 @@ interface Running<T> {
  * and emits every state change. Commands check the state first: a check or
  * download requested while one runs joins it, an install while a download or
  * install runs fails with BUSY, and a rejected command leaves the state as it
- * was.
+ * was. A download that fails for a transient reason is retried with backoff
+ * under the same download id, and after a rate limit the feed gets no request
+ * before its reset time.
  */
 export class BackendUpdater implements UpdaterService {
   readonly config: UpdaterConfig;
@@ -49,6 +60,9 @@ export class BackendUpdater implements UpdaterService {
   readonly supervisor: BackendSupervisor;
   private readonly logger: Logger;
   private readonly keepBackendRunning: boolean;
+  private readonly downloadRetries: number;
+  private readonly retryBaseDelayMs: number;
+  private readonly onInstallStep: ApplyContext['onStep'];
   private readonly feed: ReleaseFeed;
   private readonly states: StateStore;
   private found: FoundUpdate | null = null;
@@ -61,7 +75,11 @@ export class BackendUpdater implements UpdaterService {
     this.config = options.config;
     this.logger = options.logger ?? createLogger('updater');
     this.keepBackendRunning = options.keepBackendRunning ?? false;
-    this.feed = options.feed ?? createFeed({ url: this.config.feedUrl, token: this.config.token, maxPages: this.config.maxPages, idleTimeoutMs: this.config.idleTimeoutMs, logger: this.logger });
+    this.downloadRetries = options.downloadRetries ?? 3;
+    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 500;
+    this.onInstallStep = options.onInstallStep;
+    const feed = options.feed ?? createFeed({ url: this.config.feedUrl, token: this.config.token, maxPages: this.config.maxPages, idleTimeoutMs: this.config.idleTimeoutMs, logger: this.logger });
+    this.feed = new RateLimitedFeed(feed, this.logger);
     this.store = options.store ?? new InstallStore({ home: this.config.home, entryPoint: this.config.backend.entryPoint, logger: this.logger });
     this.supervisor = options.supervisor ?? createSupervisor(this.config, this.logger);
     this.states = new StateStore({ type: 'idle', currentVersion: null }, (error) => this.logger.error(`state listener failed: ${(error as Error).message}`));
@@ -192,16 +210,24 @@ export class BackendUpdater implements UpdaterService {
     this.logger.info(`download ${downloadId} started: ${info.assetName} ${info.version}`);
     this.setState({ type: 'downloading', update: info, downloadId, transferred: 0, total: info.assetSize, bytesPerSecond: 0, percent: downloadPercent(0, info.assetSize) });
     try {
-      const result = await fetchUpdate(
-        {
-          config: this.config,
-          logger: this.logger,
-          downloadsDir: this.store.downloadsDir,
-          signal,
-          onProgress: (progress) => this.reportProgress(downloadId, info, progress),
-        },
-        found,
-      );
+      const context = {
+        config: this.config,
+        logger: this.logger,
+        downloadsDir: this.store.downloadsDir,
+        signal,
+        onProgress: (progress: DownloadProgress) => this.reportProgress(downloadId, info, progress),
+      };
+      // A transient failure keeps the `.part` file when the server supports ranges, so the next
+      // attempt continues it. The state stays `downloading` with the same id across attempts.
+      // NOTE: fetchUpdate also retries its small release assets (checksum and signature files),
+      // so one that keeps failing is requested up to (downloadRetries + 1) * 4 times.
+      const result = await withRetry(() => fetchUpdate(context, found), {
+        retries: this.downloadRetries,
+        baseDelayMs: this.retryBaseDelayMs,
+        signal,
+        logger: this.logger,
+        label: `download ${downloadId} of ${info.assetName}`,
+      });
       this.fetched = { version: info.version, result };
       this.setState({ type: 'downloaded', update: info, sha256: result.sha256 });
       this.logger.info(`download ${downloadId} finished: ${result.size} bytes, sha256 ${result.sha256}`);
@@ -212,7 +238,7 @@ export class BackendUpdater implements UpdaterService {
     }
   }
 
-  private reportProgress(downloadId: string, info: UpdateInfo, progress: { transferred: number; total: number | null; bytesPerSecond: number }): void {
+  private reportProgress(downloadId: string, info: UpdateInfo, progress: DownloadProgress): void {
     const current = this.states.get();
     if (current.type !== 'downloading' || current.downloadId !== downloadId) return;
     const total = progress.total ?? info.assetSize;
@@ -249,6 +275,7 @@ export class BackendUpdater implements UpdaterService {
           supervisor: this.supervisor,
           keepRunning: this.keepBackendRunning,
           onRestarting: () => this.setState({ type: 'restarting', update: info }),
+          onStep: this.onInstallStep,
         },
         { file: fetched.result.file, format: found.choice.format, version: info.version },
       );
@@ -265,7 +292,7 @@ export class BackendUpdater implements UpdaterService {
   /** Installs an archive from a local file, with no network: the offline path. */
   async installFile(input: { file: string; version: string; format: 'zip' | 'tar.gz' }): Promise<InstallResultInfo> {
     if (this.installing || this.downloading) throw this.busyError('install', 'another download or install is running');
-    const context = { config: this.config, logger: this.logger, store: this.store, supervisor: this.supervisor, keepRunning: this.keepBackendRunning };
+    const context = { config: this.config, logger: this.logger, store: this.store, supervisor: this.supervisor, keepRunning: this.keepBackendRunning, onStep: this.onInstallStep };
     const promise = applyUpdate(context, input);
     this.installing = promise;
     try {

@@ -4,6 +4,7 @@ import { rm, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { normalizeDigest, parseChecksumFile } from './checksums';
+import { createStreamHasher, HashWorkerError } from './download-hash';
 import { CancelledError, UpdateError } from './errors';
 import type { ReleaseAsset } from './feeds/types';
 import type { Logger } from '../logger';
@@ -90,6 +91,11 @@ export async function resolveExpectedSha256(input: ResolveExpectedSha256Input): 
   return { sha256: first.sha256, source: first.source };
 }
 
+/** Read size for hashing a file: large reads cost fewer system calls than the 64 KiB stream default. */
+const HASH_READ_BYTES = 1024 * 1024;
+/** Smallest file hashed on a worker thread: below it, starting the worker costs more than the hashing. */
+const WORKER_HASH_MIN_BYTES = 4 * 1024 * 1024;
+
 /** Streams the file at `path` into `hash` and returns the number of bytes read. */
 export async function updateHashFromFile(hash: Hash, path: string, signal?: AbortSignal): Promise<number> {
   let bytes = 0;
@@ -101,7 +107,7 @@ export async function updateHashFromFile(hash: Hash, path: string, signal?: Abor
     },
   });
   try {
-    await pipeline(createReadStream(path), sink, { signal });
+    await pipeline(createReadStream(path, { highWaterMark: HASH_READ_BYTES }), sink, { signal });
   } catch (error) {
     if (signal?.aborted) throw new CancelledError();
     throw error;
@@ -109,8 +115,22 @@ export async function updateHashFromFile(hash: Hash, path: string, signal?: Abor
   return bytes;
 }
 
-/** Computes the lowercase SHA-256 hex of a file, reading it as a stream. */
+/**
+ * Computes the lowercase SHA-256 hex of a file. A file of 4 MiB or more is
+ * read and hashed on a worker thread, so the event loop stays free. When the
+ * worker fails, the file is hashed on this thread instead.
+ */
 export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
+  const { size } = await stat(path);
+  const hasher = createStreamHasher(size >= WORKER_HASH_MIN_BYTES);
+  try {
+    await hasher.updateFromFile(path, signal);
+    return await hasher.digest();
+  } catch (error) {
+    if (!(error instanceof HashWorkerError) || error.code !== null) throw error;
+  } finally {
+    hasher.close();
+  }
   const hash = createHash('sha256');
   await updateHashFromFile(hash, path, signal);
   return hash.digest('hex');

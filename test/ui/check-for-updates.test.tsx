@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { act, screen, waitFor } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import type { CheckResult } from '../../main/updater/service';
 import type { BridgeResult } from '../../preload/api';
@@ -8,6 +8,10 @@ import { VERSION_QUERY_KEY } from '../../src/updates/query-keys';
 import { failure, ok, renderApp, StubBridge, updateFound, updateInfo } from './render';
 
 const FOUR_HOURS = 4 * 60 * 60_000;
+
+function updatesCard(): HTMLElement {
+  return screen.getByRole('region', { name: 'Updates' });
+}
 
 function setVisibility(state: 'visible' | 'hidden'): void {
   Object.defineProperty(document, 'visibilityState', { value: state, configurable: true });
@@ -35,13 +39,99 @@ describe('CheckButton', () => {
   it('reports an up-to-date backend', async () => {
     const user = userEvent.setup();
     const bridge = new StubBridge();
-    bridge.handlers.check = async () => ok<CheckResult>({ updateAvailable: false, currentVersion: '2.1.0', latestVersion: '2.1.0', update: null });
+    bridge.handlers.check = async () => {
+      bridge.emit({ type: 'checking', currentVersion: '2.1.0' });
+      bridge.emit({ type: 'not-available', currentVersion: '2.1.0', latestVersion: '2.1.0', reason: 'up-to-date' });
+      return ok<CheckResult>({ updateAvailable: false, currentVersion: '2.1.0', latestVersion: '2.1.0', update: null });
+    };
     renderApp({ bridge });
 
     await user.click(screen.getByRole('button', { name: 'Check for updates' }));
 
     expect(await screen.findByText("You're up to date (2.1.0)")).toBeInTheDocument();
     expect(bridge.calls.check).toBe(1);
+  });
+
+  it('reports a feed without eligible releases', () => {
+    const { bridge } = renderApp();
+
+    bridge.emit({ type: 'not-available', currentVersion: '2.0.0', latestVersion: null, reason: 'no-eligible-release' });
+
+    expect(updatesCard()).toHaveTextContent('No eligible release in the feed (2.0.0 installed)');
+  });
+
+  it('drops the found update after install', async () => {
+    const user = userEvent.setup();
+    const bridge = new StubBridge();
+    bridge.handlers.check = async () => {
+      bridge.emit({ type: 'checking', currentVersion: '2.0.0' });
+      bridge.emit({ type: 'available', update: updateInfo() });
+      return ok(updateFound());
+    };
+    renderApp({ bridge });
+    await user.click(screen.getByRole('button', { name: 'Check for updates' }));
+    await waitFor(() => expect(updatesCard()).toHaveTextContent('Backend 2.1.0 is available.'));
+
+    bridge.emit({ type: 'downloaded', update: updateInfo(), sha256: 'ab'.repeat(32) });
+    bridge.emit({ type: 'installing', update: updateInfo() });
+    bridge.emit({ type: 'restarting', update: updateInfo() });
+    bridge.emit({ type: 'installed', version: '2.1.0', previousVersion: '2.0.0' });
+
+    expect(updatesCard()).not.toHaveTextContent('available');
+    expect(within(updatesCard()).getAllByRole('button').map((button) => button.textContent)).toEqual(['Check for updates']);
+  });
+
+  it('clears a failure on the next state', async () => {
+    const user = userEvent.setup();
+    const bridge = new StubBridge();
+    bridge.handlers.check = async () => failure({ code: 'BUSY', message: 'Cannot check for updates now: the updater is busy.', retryable: true });
+    renderApp({ bridge });
+    await user.click(screen.getByRole('button', { name: 'Check for updates' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('Cannot check for updates now');
+
+    bridge.emit({ type: 'checking', currentVersion: '2.0.0' });
+    bridge.emit({ type: 'not-available', currentVersion: '2.0.0', latestVersion: '2.0.0', reason: 'up-to-date' });
+
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    expect(updatesCard()).toHaveTextContent("You're up to date (2.0.0)");
+  });
+
+  it('shows a failed check once', async () => {
+    const user = userEvent.setup();
+    const bridge = new StubBridge();
+    const error = { code: 'NETWORK', message: 'Could not reach 127.0.0.1:9: ECONNREFUSED.', retryable: true } as const;
+    bridge.handlers.check = async () => {
+      bridge.emit({ type: 'checking', currentVersion: '2.0.0' });
+      bridge.emit({ type: 'error', error, during: 'checking' });
+      return failure(error);
+    };
+    renderApp({ bridge });
+
+    await user.click(screen.getByRole('button', { name: 'Check for updates' }));
+
+    await waitFor(() => expect(updatesCard()).toHaveTextContent('Checking for updates failed: Could not reach 127.0.0.1:9: ECONNREFUSED.'));
+    expect(within(updatesCard()).getAllByText(/ECONNREFUSED/)).toHaveLength(1);
+  });
+
+  it('keeps focus while checking', async () => {
+    const user = userEvent.setup();
+    const bridge = new StubBridge();
+    const pending = deferred<BridgeResult<CheckResult>>();
+    bridge.handlers.check = () => pending.promise;
+    renderApp({ bridge });
+    await user.tab();
+
+    await user.keyboard('{Enter}');
+    bridge.emit({ type: 'checking', currentVersion: '2.0.0' });
+
+    const button = screen.getByRole('button', { name: 'Checking for updates…' });
+    expect(button).toHaveFocus();
+    expect(button).toHaveAttribute('aria-disabled', 'true');
+    await user.keyboard('{Enter}');
+    expect(bridge.calls.check).toBe(1);
+    bridge.emit({ type: 'not-available', currentVersion: '2.0.0', latestVersion: '2.0.0', reason: 'up-to-date' });
+    pending.resolve(ok({ updateAvailable: false, currentVersion: '2.0.0', latestVersion: '2.0.0', update: null }));
+    expect(await screen.findByRole('button', { name: 'Check for updates' })).toHaveFocus();
   });
 
   it('shows the toast for a found update', async () => {
@@ -78,9 +168,9 @@ describe('CheckButton', () => {
 
     bridge.emit({ type: 'checking', currentVersion: '2.0.0' });
 
-    expect(screen.getByRole('button', { name: 'Checking for updates…' })).toBeDisabled();
+    expect(screen.getByRole('button', { name: 'Checking for updates…' })).toHaveAttribute('aria-disabled', 'true');
     bridge.emit({ type: 'not-available', currentVersion: '2.0.0', latestVersion: '2.0.0', reason: 'up-to-date' });
-    expect(screen.getByRole('button', { name: 'Check for updates' })).toBeEnabled();
+    expect(screen.getByRole('button', { name: 'Check for updates' })).toHaveAttribute('aria-disabled', 'false');
   });
 
   it('ignores focus and visibility changes', async () => {

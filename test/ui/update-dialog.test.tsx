@@ -31,7 +31,8 @@ describe('UpdateDialog', () => {
     expect(within(dialog).getByText('1.0 MB')).toBeInTheDocument();
     expect(within(dialog).getByText(new Date('2025-02-20T10:00:00Z').toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' }))).toBeInTheDocument();
     expect(within(dialog).getByRole('heading', { name: 'Release notes' })).toBeInTheDocument();
-    expect(within(dialog).getByText('Faster start-up')).toBeInTheDocument();
+    // The Markdown renderer loads in its own chunk, so the notes arrive after the dialog.
+    expect(await within(dialog).findByText('Faster start-up')).toBeInTheDocument();
   });
 
   it('moves focus into the dialog and back', async () => {
@@ -170,8 +171,79 @@ describe('UpdateDialog', () => {
     expect(within(dialog).getByRole('button', { name: 'Cancel download' })).toBeDisabled();
     bridge.emit({ type: 'installed', version: '2.1.0', previousVersion: '2.0.0' });
 
-    expect(within(dialog).getByText('Backend 2.1.0 is running')).toBeInTheDocument();
+    expect(within(dialog).getByRole('status')).toHaveTextContent('Backend 2.1.0 is running. It replaced 2.0.0.');
+    expect(dialog).not.toHaveTextContent('No update is being offered');
+    expect(dialog).not.toHaveTextContent('Closing this dialog does not stop a download');
     expect(within(dialog).queryByRole('button', { name: 'Cancel download' })).not.toBeInTheDocument();
     await waitFor(() => expect(bridge.calls.getVersion).toBeGreaterThan(versionReads));
+  });
+
+  it('reads a first install without a previous version', async () => {
+    const { dialog, bridge } = await openOfferedUpdate();
+
+    bridge.emit({ type: 'installed', version: '2.1.0', previousVersion: null });
+
+    expect(within(dialog).getByRole('status')).toHaveTextContent(/^Backend 2\.1\.0 is running\.$/);
+    expect(dialog).not.toHaveAttribute('aria-describedby');
+  });
+
+  it('shows the download hint only while downloading', async () => {
+    const { dialog, bridge } = await openOfferedUpdate();
+    const hint = 'Closing this dialog does not stop a download';
+    expect(dialog).not.toHaveTextContent(hint);
+
+    bridge.emit(downloading(40));
+    expect(dialog).toHaveTextContent(hint);
+
+    bridge.emit({ type: 'downloaded', update: updateInfo(), sha256: 'ab'.repeat(32) });
+    expect(dialog).not.toHaveTextContent(hint);
+
+    bridge.emit({ type: 'installing', update: updateInfo() });
+    expect(dialog).not.toHaveTextContent(hint);
+
+    bridge.emit({ type: 'installed', version: '2.1.0', previousVersion: '2.0.0' });
+    expect(dialog).not.toHaveTextContent(hint);
+  });
+
+  it('focuses the step command on open', async () => {
+    const user = userEvent.setup();
+    const { bridge } = renderApp();
+    bridge.emit({ type: 'available', update: updateInfo({ releaseNotes: 'See the [changelog](https://example.com/changelog).' }) });
+
+    await user.click(screen.getByRole('button', { name: 'View update' }));
+
+    const dialog = await screen.findByRole('dialog', { name: 'Backend 2.1.0' });
+    expect(await within(dialog).findByRole('link', { name: 'changelog' })).toBeInTheDocument();
+    expect(within(dialog).getByRole('button', { name: 'Download' })).toHaveFocus();
+  });
+
+  it('moves focus when the step changes', async () => {
+    const { dialog, user, bridge } = await openOfferedUpdate();
+
+    await user.keyboard('{Enter}');
+    expect(bridge.calls.download).toBe(1);
+    bridge.emit(downloading(10));
+    await waitFor(() => expect(within(dialog).getByRole('button', { name: 'Close' })).toHaveFocus());
+
+    // Focus that the user placed stays where it is when the next step arrives.
+    bridge.emit({ type: 'downloaded', update: updateInfo(), sha256: 'ab'.repeat(32) });
+    expect(within(dialog).getByRole('button', { name: 'Close' })).toHaveFocus();
+
+    await user.tab({ shift: true });
+    expect(within(dialog).getByRole('button', { name: 'Install and restart backend' })).toHaveFocus();
+    await user.keyboard('{Enter}');
+    bridge.emit({ type: 'installing', update: updateInfo() });
+    await waitFor(() => expect(within(dialog).getByRole('button', { name: 'Close' })).toHaveFocus());
+  });
+
+  it('returns focus to Check when the opener is gone', async () => {
+    const { user, bridge } = await openOfferedUpdate();
+    bridge.emit({ type: 'installed', version: '2.1.0', previousVersion: '2.0.0' });
+    expect(screen.queryByRole('button', { name: 'View update', hidden: true })).not.toBeInTheDocument();
+
+    await user.keyboard('{Escape}');
+
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Check for updates' })).toHaveFocus());
   });
 });

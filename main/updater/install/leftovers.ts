@@ -9,6 +9,8 @@ import { isVersionName } from './state-file';
 export const REPLACED_PREFIX = '.replaced-';
 /** Prefix of a folder that a cross-device copy is writing. */
 export const PARTIAL_PREFIX = '.partial-';
+/** Prefix of a pruned version folder whose delete has started. */
+export const REMOVING_PREFIX = '.removing-';
 
 /** Returns the version of a `.replaced-<version>-<hex>` folder name, or null. */
 export function replacedVersion(name: string): string | null {
@@ -18,17 +20,18 @@ export function replacedVersion(name: string): string | null {
 }
 
 /**
- * Finishes replacements that a crash interrupted. A replaced folder whose
- * version folder is missing is moved back. Otherwise it is deleted, as are
- * partial copies. Returns the versions that were moved back.
+ * Finishes replacements and deletes that a crash interrupted. A replaced
+ * folder whose version folder is missing is moved back. Otherwise it is
+ * deleted, as are partial copies and folders that pruning had started to
+ * delete. Returns the versions that were moved back.
  */
 export async function restoreReplacedFolders(versionsDir: string, logger: Logger): Promise<string[]> {
   const restored: string[] = [];
   for (const name of await readdir(versionsDir)) {
     const folder = path.join(versionsDir, name);
-    if (name.startsWith(PARTIAL_PREFIX)) {
+    if (name.startsWith(PARTIAL_PREFIX) || name.startsWith(REMOVING_PREFIX)) {
       await rm(folder, { recursive: true, force: true });
-      logger.info(`recovery removed partial copy ${folder}`);
+      logger.info(`recovery removed unfinished ${name.startsWith(PARTIAL_PREFIX) ? 'copy' : 'delete'} ${folder}`);
       continue;
     }
 

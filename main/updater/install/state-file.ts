@@ -15,7 +15,13 @@ const versionSchema = z.string().refine(isVersionName, 'expected a semver versio
 
 const pendingSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('staging'), version: versionSchema, stagingDir: z.string().min(1) }),
-  z.object({ step: z.literal('activated'), version: versionSchema, previous: versionSchema.nullable() }),
+  z.object({
+    step: z.literal('activated'),
+    version: versionSchema,
+    previous: versionSchema.nullable(),
+    // Rollback target before the activation; restored when the new version fails. Older files lack it.
+    priorPrevious: versionSchema.nullable().optional(),
+  }),
 ]);
 
 const storedStateSchema = z.object({
