@@ -1,9 +1,10 @@
 import { Dialog } from 'radix-ui';
-import { useLayoutEffect, useRef, type ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import type { UpdateInfo } from '../../main/updater/state';
 import { useNotices, useUpdateState } from './context';
+import { DIALOG_CLOSE_ATTRIBUTE, useDialogFocus } from './focus';
 import { formatBytes, formatDate } from './format';
-import { ReleaseNotes } from './ReleaseNotes';
+import { LazyReleaseNotes, preloadReleaseNotes } from './LazyReleaseNotes';
 import { selectUpdate } from './selectors';
 import { UpdateActions } from './UpdateActions';
 
@@ -31,6 +32,16 @@ function UpdateDetails({ update }: { update: UpdateInfo }): ReactNode {
 }
 
 /**
+ * Returns the dialog's description, or null after an install, when the step
+ * text states the outcome and a second line would only repeat it.
+ */
+function describeDialog(update: UpdateInfo | null, installedVersion: string | null): string | null {
+  if (update) return `Replaces backend ${update.currentVersion}. Only the backend restarts; the app stays open.`;
+  if (installedVersion) return null;
+  return 'No update is being offered right now.';
+}
+
+/**
  * Shows the update dialog: details, release notes, and the commands of the
  * current step. Closing it, with Esc or Close, leaves a running download going; the
  * main screen keeps showing its progress, and Cancel download stops it.
@@ -40,46 +51,44 @@ export function UpdateDialog(): ReactNode {
   const openDialog = useNotices((store) => store.openDialog);
   const closeDialog = useNotices((store) => store.closeDialog);
   const update = useUpdateState(selectUpdate);
+  const step = useUpdateState((store) => store.state?.type ?? null);
   const installedVersion = useUpdateState((store) => (store.state?.type === 'installed' ? store.state.version : null));
   const version = update?.version ?? installedVersion;
+  const focus = useDialogFocus(open, step);
 
-  // Radix returns focus only to a Dialog.Trigger, but this dialog opens from
-  // several places (toast, status line, check button). Layout effects run
-  // before Radix moves focus into the dialog, so the opener is still focused here.
-  const opener = useRef<HTMLElement | null>(null);
-  useLayoutEffect(() => {
-    if (open && document.activeElement instanceof HTMLElement) opener.current = document.activeElement;
-  }, [open]);
-  const returnFocus = (event: Event): void => {
-    const element = opener.current;
-    opener.current = null;
-    if (!element?.isConnected) return;
-    event.preventDefault();
-    element.focus();
-  };
+  // The notes chunk loads as soon as an update is offered, so opening the dialog rarely waits for it.
+  useEffect(() => {
+    if (update) void preloadReleaseNotes();
+  }, [update]);
+
+  const description = describeDialog(update, installedVersion);
 
   return (
     <Dialog.Root open={open} onOpenChange={(next) => (next ? openDialog() : closeDialog())}>
       <Dialog.Portal>
         <Dialog.Overlay className="dialog-overlay" />
-        <Dialog.Content className="dialog" onCloseAutoFocus={returnFocus}>
+        <Dialog.Content
+          ref={focus.content}
+          className="dialog"
+          onOpenAutoFocus={focus.onOpenAutoFocus}
+          onCloseAutoFocus={focus.onCloseAutoFocus}
+          {...(description === null ? { 'aria-describedby': undefined } : {})}
+        >
           <Dialog.Title>{version ? `Backend ${version}` : 'Backend update'}</Dialog.Title>
-          <Dialog.Description className="muted">
-            {update
-              ? `Replaces backend ${update.currentVersion}. Only the backend restarts; the app stays open.`
-              : 'No update is being offered right now.'}
-          </Dialog.Description>
+          {description === null ? null : <Dialog.Description className="muted">{description}</Dialog.Description>}
           {update ? <UpdateDetails update={update} /> : null}
           {update ? (
             <section aria-labelledby="release-notes-heading">
               <h3 id="release-notes-heading">Release notes</h3>
-              <ReleaseNotes markdown={update.releaseNotes} />
+              <LazyReleaseNotes markdown={update.releaseNotes} />
             </section>
           ) : null}
           <UpdateActions />
-          <p className="hint">Closing this dialog does not stop a download. Use Cancel download to stop it.</p>
+          {step === 'downloading' ? (
+            <p className="hint">Closing this dialog does not stop a download. Use Cancel download to stop it.</p>
+          ) : null}
           <Dialog.Close asChild>
-            <button type="button" className="secondary">
+            <button type="button" className="secondary" {...{ [DIALOG_CLOSE_ATTRIBUTE]: true }}>
               Close
             </button>
           </Dialog.Close>

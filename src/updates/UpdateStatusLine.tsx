@@ -30,10 +30,12 @@ export function UpdateStatusLine(): ReactNode {
       text = `Installing backend ${state.update.version}…`;
       action = 'Show progress';
       break;
-    case 'error':
-      text = `The update failed: ${state.error.message}`;
+    case 'error': {
+      const title = state.during === 'checking' ? 'Checking for updates failed' : 'The update failed';
+      text = `${title}: ${state.error.message}`;
       action = state.update ? 'Show details' : null;
       break;
+    }
     default:
       return null;
   }

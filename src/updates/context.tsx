@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { StateStorage } from 'zustand/middleware';
 import { useStore, type StoreApi } from 'zustand';
+import type { UpdateState } from '../../main/updater/state';
 import type { BackendUpdatesApi } from '../../preload/api';
 import { createUpdatesClient, type UpdatesClient } from './client';
 import { createNoticeStore, type NoticeStore } from './notices';
@@ -32,10 +33,21 @@ export interface UpdatesProviderProps {
 }
 
 /**
+ * True while `state` still offers the toast's version. A check may find the
+ * same version again, so `checking` keeps the toast. Any other state means
+ * that the version was downloaded, installed, replaced or is gone from the feed.
+ */
+function offersVersion(state: UpdateState, version: string): boolean {
+  if (state.type === 'checking') return true;
+  return state.type === 'available' && state.update.version === version;
+}
+
+/**
  * Provides the update stores and client. Pushed states enter through one
  * `onState` subscription; the current state is read once at mount, so a
  * window opened late still shows a running download. An `available` state
- * offers the update toast.
+ * offers the update toast, and the toast closes by itself once the state no
+ * longer offers its version.
  */
 export function UpdatesProvider(props: UpdatesProviderProps): ReactNode {
   const { api } = props;
@@ -48,7 +60,9 @@ export function UpdatesProvider(props: UpdatesProviderProps): ReactNode {
     const stopFollowing = updates.subscribe((current, previous) => {
       const state = current.state;
       if (!state || state === previous.state) return;
-      if (state.type === 'available') notices.getState().offerToast(state.update.version);
+      const { toastVersion, withdrawToast, offerToast } = notices.getState();
+      if (toastVersion !== null && !offersVersion(state, toastVersion)) withdrawToast();
+      if (state.type === 'available') offerToast(state.update.version);
       if (state.type === 'installed') void queryClient.invalidateQueries({ queryKey: VERSION_QUERY_KEY });
     });
     const { receive } = updates.getState();

@@ -42,24 +42,20 @@ export function isCancelledError(error: unknown): boolean {
 
 /**
  * Runs a check that the user started. A found update shows its toast, even
- * during the toast's cooldown; when that toast is already showing, the dialog
- * opens instead of a second toast.
+ * during the toast's cooldown, with keyboard focus on View. When that toast
+ * is already showing, the dialog opens instead of a second toast.
  */
 export function useCheckForUpdates() {
   const client = useUpdatesClient();
   const setManualCheckPending = useNotices((store) => store.setManualCheckPending);
-  const openDialog = useNotices((store) => store.openDialog);
-  const showToast = useNotices((store) => store.showToast);
-  const toastVersion = useNotices((store) => store.toastVersion);
+  const presentFoundUpdate = useNotices((store) => store.presentFoundUpdate);
   return useMutation({
     mutationKey: ['backend-updates', 'check'],
     mutationFn: () => client.check(),
     retry: false,
     onMutate: () => setManualCheckPending(true),
     onSuccess: (result) => {
-      if (!result.updateAvailable) return;
-      if (toastVersion === result.latestVersion) openDialog();
-      else showToast(result.latestVersion);
+      if (result.updateAvailable) presentFoundUpdate(result.latestVersion);
     },
     onSettled: () => setManualCheckPending(false),
   });
