@@ -100,6 +100,17 @@ export async function readConfigFile(home: string): Promise<Record<string, unkno
   }
 }
 
+/** Rejects a data folder path that exists but is not a folder; a missing one is created later. */
+async function assertHomeFolder(home: string): Promise<void> {
+  const stat = await fs.stat(home).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw new UpdateError('INVALID_INPUT', `Cannot read the data folder ${home} (--home): ${error.message}.`);
+  });
+  if (stat && !stat.isDirectory()) {
+    throw new UpdateError('INVALID_INPUT', `The data folder ${home} (--home) is not a folder. Give a folder path; it is created when missing.`);
+  }
+}
+
 /** Returns the configuration values set through environment variables. */
 export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   const values: Record<string, unknown> = {};
@@ -116,6 +127,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Rec
  * replacing the one before. `backend` and `extractLimits` merge field by field.
  */
 export async function loadConfig(home: string, overrides: Record<string, unknown> = {}): Promise<UpdaterConfig> {
+  await assertHomeFolder(home);
   const fromFile = await readConfigFile(home);
   const fromEnv = configFromEnvironment();
   const layers = [fromFile, fromEnv, overrides];

@@ -93,6 +93,40 @@ describe('backend-updater CLI', () => {
     expect(unknown.code).toBe(1);
   });
 
+  it('names the option in usage errors', async () => {
+    const file = await runCli(['status', '--home', BIN]);
+    const typo = await runCli(['status', '--hom', 'x']);
+    const feed = await runCli(['check', '--feed', 'notaurl', '--current', '1.0.0']);
+    const neither = await runCli(['check', '--feed', 'http://127.0.0.1:9/releases']);
+
+    for (const result of [file, typo, feed, neither]) expect(result.code).toBe(1);
+    expect(file.stderr).toContain('is not a folder');
+    expect(typo.stderr).toContain('Unknown option --hom for "status"');
+    expect(feed.stderr).toContain('Invalid --feed "notaurl"');
+    expect(neither.stderr).toContain('Missing --current VERSION or --home DIR');
+  });
+
+  it('rejects an archive whose backend reports another version', async () => {
+    world = await createWorld();
+    const result = await runCli(['install', '--home', world.config.home, '--file', world.old.files[0]!, '--version', '2.4.0']);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Error [VERSION_MISMATCH]');
+    const status = JSON.parse((await runCli(['status', '--home', world.config.home, '--json'])).stdout);
+    expect(status.current_version).toBeNull();
+  });
+
+  it('treats an up-to-date install from the feed as success', async () => {
+    world = await createWorld();
+    const home = world.config.home;
+    expect((await runCli(['install', '--home', home, '--file', world.next.files[0]!, '--version', '2.1.0'])).code).toBe(0);
+
+    const result = await runCli(['install', '--home', home, '--feed', world.feed.url, '--json']);
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ installed: false, version: '2.1.0', latest_version: '2.1.0' });
+  });
+
   it('downloads and verifies an update into a folder', async () => {
     world = await createWorld();
     const out = path.join(world.root, 'out');

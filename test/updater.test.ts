@@ -1,3 +1,6 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { startLocalFeed } from '../main/demo/local-feed';
 import { BackendUpdater } from '../main/updater/updater';
 import { UpdateError } from '../main/updater/errors';
 import { silentLogger } from '../main/logger';
@@ -66,8 +69,31 @@ describe('BackendUpdater', () => {
     expect((failure as UpdateError).code).toBe('HEALTH_CHECK_FAILED');
     expect((await backendHealth(port)).body.version).toBe('2.0.0');
     expect((await updater.store.readState()).current).toBe('2.0.0');
+    // The failed version never becomes the rollback target.
+    expect((await updater.store.readState()).previous).toBeNull();
     const state = updater.getState();
     expect(state.type).toBe('error');
+  });
+
+  it('discards a download whose archive is unusable', async () => {
+    world = await createWorld();
+    updater = await startWith200(world);
+    const broken = path.join(world.root, 'broken', 'python-backend-2.2.0.zip');
+    await fs.mkdir(path.dirname(broken), { recursive: true });
+    await fs.writeFile(broken, 'this is not a zip archive');
+    const feed = await startLocalFeed({ releases: [{ version: '2.2.0', notes: 'broken', files: [broken] }] });
+    const brokenUpdater = new BackendUpdater({ config: { ...world.config, feedUrl: feed.url }, logger: silentLogger, keepBackendRunning: true });
+    await updater.stopBackend();
+    updater = brokenUpdater;
+    await brokenUpdater.init();
+    await brokenUpdater.startBackend();
+
+    const failure = await brokenUpdater.install().catch((error: unknown) => error);
+    await feed.close();
+
+    expect((failure as UpdateError).code).toBe('ARCHIVE_INVALID');
+    expect(await fs.readdir(brokenUpdater.store.downloadsDir)).toEqual([]);
+    expect((await backendHealth(world.config.backend.port)).body.version).toBe('2.0.0');
   });
 
   it('reports up to date when nothing is newer', async () => {

@@ -35,7 +35,20 @@ export function parseCommandArgs(command: string, args: string[], options: Optio
     return values as ParsedValues;
   } catch (error) {
     if (error instanceof UpdateError) throw error;
-    throw new UpdateError('INVALID_INPUT', `${(error as Error).message}. Run "backend-updater ${command} --help".`);
+    throw new UpdateError('INVALID_INPUT', `${describeParseError(error as NodeJS.ErrnoException, args)} for "${command}". Run "backend-updater ${command} --help".`);
+  }
+}
+
+/** Rewrites node:util parseArgs errors, whose text suggests `--` syntax, as short messages naming the option. */
+function describeParseError(error: NodeJS.ErrnoException, args: string[]): string {
+  const option = /'(-{1,2}[^']+)'/.exec(error.message)?.[1] ?? args.find((arg) => arg.startsWith('-')) ?? '';
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `Unknown option ${option}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing/.test(error.message) ? `Missing value for ${option.split(' ')[0]}` : `Invalid value for ${option.split(' ')[0]}`;
+    default:
+      return error.message.replace(/\.$/, '');
   }
 }
 
@@ -66,10 +79,24 @@ export function parsePortOption(value: ParsedValues[string], name: string, allow
   return port;
 }
 
+/** Checks a --feed value: an absolute http:// or https:// URL. */
+function parseFeedUrl(value: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    url = null;
+  }
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UpdateError('INVALID_INPUT', `Invalid --feed "${value}": expected an http:// or https:// URL of a releases API or a JSON manifest.`);
+  }
+  return value;
+}
+
 /** Builds configuration overrides from the feed options that were given. */
 export function feedOverrides(values: ParsedValues): Record<string, unknown> {
   const overrides: Record<string, unknown> = {};
-  if (typeof values.feed === 'string') overrides.feedUrl = values.feed;
+  if (typeof values.feed === 'string') overrides.feedUrl = parseFeedUrl(values.feed);
   if (values.prerelease !== undefined) overrides.allowPrerelease = values.prerelease;
   if (typeof values.channel === 'string') overrides.channel = values.channel;
   if (values['allow-downgrade'] !== undefined) overrides.allowDowngrade = values['allow-downgrade'];

@@ -55,7 +55,10 @@ export async function checkCommand(args: string[]): Promise<void> {
     current = parseVersionOption(values.current, 'current');
     config = typeof values.home === 'string' ? await loadConfig(values.home, feedOverrides(values)) : configWithoutHome(values);
   } else {
-    const home = requireString(values, 'home', 'check');
+    if (typeof values.home !== 'string' || values.home === '') {
+      throw new UpdateError('INVALID_INPUT', 'Missing --current VERSION or --home DIR for "check": give the version to compare with, or the data folder whose installed version to use.');
+    }
+    const home = values.home;
     config = await loadConfig(home, feedOverrides(values));
     current = await new BackendUpdater({ config, logger }).currentVersion();
   }
@@ -160,10 +163,19 @@ export async function installCommand(args: string[]): Promise<void> {
   const result = await withUpdater(config, async (updater) => {
     if (typeof values.file === 'string') return installFromFile(updater, values, values.file);
     if (typeof values.feed !== 'string') throw new UpdateError('INVALID_INPUT', 'Missing source for "install": give --file ARCHIVE --version VERSION, or --feed URL.');
+    // Being up to date is a success for scripts that run `install --feed` on a schedule.
+    const check = await updater.check();
+    if (!check.updateAvailable) return { upToDate: true as const, version: check.currentVersion, latest: check.latestVersion };
     if (!values.json) updater.onState(progressPrinter(process.stderr));
     return updater.install();
   });
-  printResult(values.json === true, { version: result.version, previous_version: result.previousVersion, health: result.health }, [
+  if ('upToDate' in result) {
+    printResult(values.json === true, { installed: false, version: result.version, latest_version: result.latest }, [
+      `Up to date: ${result.version} (latest ${result.latest ?? 'none'}); nothing to install.`,
+    ]);
+    return;
+  }
+  printResult(values.json === true, { installed: true, version: result.version, previous_version: result.previousVersion, health: result.health }, [
     `Installed ${result.version} (previous ${result.previousVersion ?? 'none'}); health check passed: ${JSON.stringify(result.health)}`,
   ]);
 }

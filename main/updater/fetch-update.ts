@@ -79,7 +79,7 @@ async function resolveExpectations(context: FetchContext, found: FoundUpdate): P
     fetchText: async (asset) => (await fetchAssetBytes(asset, context, MAX_CHECKSUM_FILE_BYTES)).toString('utf8'),
   });
   if (!feed && !signed && config.checksumPolicy === 'required') {
-    throw new UpdateError('CHECKSUM_MISSING', `Release ${found.info.version} publishes no SHA-256 for ${archive.name} (no digest, no ${archive.name}.sha256, no SHA256SUMS). Publish one, or set checksumPolicy to "if-present".`);
+    throw new UpdateError('CHECKSUM_MISSING', `Release ${found.info.version} publishes no SHA-256 for ${archive.name} (no digest, no ${archive.name}.sha256, no SHA256SUMS). Publish one, or accept releases without one: drop --require-checksum, or set "checksumPolicy": "if-present" in the configuration.`);
   }
   if (!feed && !signed) logger.warn(`release ${found.info.version} publishes no SHA-256 for ${archive.name}; only its size is checked`);
   return { keys, signed, feed, sha256: signed?.entry.sha256 ?? feed?.sha256 ?? null, size: signed?.entry.size ?? archive.size };
@@ -114,15 +114,31 @@ async function verifyArchive(context: FetchContext, expectations: Expectations, 
  * earlier attempt is reused only after all of these checks pass again.
  */
 export async function fetchUpdate(context: FetchContext, found: FoundUpdate): Promise<FetchedUpdate> {
-  const { config, logger } = context;
   const { archive } = found.choice;
   const expectations = await resolveExpectations(context, found);
-  const checksumSource = expectations.signed ? 'manifest' : (expectations.feed?.source ?? null);
 
   const folder = context.outputDir ?? cacheFolder(context.downloadsDir, found.info.version, expectations.sha256);
   const destination = path.join(folder, path.basename(archive.name));
   await fs.mkdir(folder, { recursive: true });
 
+  try {
+    return await downloadAndVerify(context, found, expectations, destination);
+  } catch (error) {
+    // An empty cache folder is removed; one that keeps a partial file for resume stays, so rmdir fails on purpose.
+    if (!context.outputDir) await fs.rmdir(folder).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function downloadAndVerify(
+  context: FetchContext,
+  found: FoundUpdate,
+  expectations: Awaited<ReturnType<typeof resolveExpectations>>,
+  destination: string,
+): Promise<FetchedUpdate> {
+  const { config, logger } = context;
+  const { archive } = found.choice;
+  const checksumSource = expectations.signed ? 'manifest' : (expectations.feed?.source ?? null);
   let result: { path: string; size: number; sha256: string };
   let fromCache = false;
   if (expectations.sha256 && (await verifyCachedFile(destination, { size: expectations.size, sha256: expectations.sha256 }))) {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { UpdaterConfig } from '../config';
 import type { Logger } from '../logger';
 import { createLogger } from '../logger';
 import type { BackendHealth, BackendSupervisor } from '../backend/supervisor';
 import { applyUpdate, createSupervisor, runnableDir, type ApplyContext } from './apply';
 import { findUpdate, type FoundUpdate } from './check';
-import { isCancellation, toErrorData, UpdateError } from './errors';
+import { isCancellation, toErrorData, UpdateError, type UpdateErrorCode } from './errors';
 import type { DownloadProgress } from './download';
 import { fetchUpdate, type FetchedUpdate } from './fetch-update';
 import { createFeed } from './feeds';
@@ -38,6 +40,9 @@ export interface BackendUpdaterOptions {
   /** Runs at each step boundary of an install; the crash-safety tests stop the process there. */
   onInstallStep?: ApplyContext['onStep'];
 }
+
+/** Errors that come from the archive's content: a new download is needed, not a retry of the same file. */
+const ARCHIVE_CONTENT_ERRORS = new Set<UpdateErrorCode>(['ARCHIVE_INVALID', 'UNSAFE_ARCHIVE_ENTRY', 'ARCHIVE_TOO_LARGE', 'ENTRY_POINT_MISSING', 'VERSION_MISMATCH']);
 
 /** Operation that is running, so that a second request can join or be rejected. */
 interface Running<T> {
@@ -109,6 +114,11 @@ export class BackendUpdater implements UpdaterService {
   async stopBackend(): Promise<void> {
     this.checking?.controller.abort();
     this.downloading?.controller.abort();
+    // An install owns the backend until it has switched or rolled back; stopping in between would leave neither running.
+    if (this.installing) {
+      this.logger.info('stop waits for the running install to finish or roll back');
+      await this.installing.catch(() => undefined);
+    }
     await this.supervisor.stop();
   }
 
@@ -284,9 +294,19 @@ export class BackendUpdater implements UpdaterService {
       this.setState({ type: 'installed', version: result.version, previousVersion: result.previousVersion });
       return result;
     } catch (error) {
+      if (error instanceof UpdateError && ARCHIVE_CONTENT_ERRORS.has(error.code)) await this.discardDownload(fetched.result.file);
       this.fail(error, 'installing', info, { type: 'downloaded', update: info, sha256: fetched.result.sha256 });
       throw error;
     }
+  }
+
+  /** Deletes a downloaded archive whose content cannot be installed, so the next attempt downloads it again. */
+  private async discardDownload(file: string): Promise<void> {
+    this.fetched = null;
+    await fs.rm(path.dirname(file), { recursive: true, force: true }).catch((error: unknown) => {
+      this.logger.warn(`removing the unusable download ${file} failed: ${(error as Error).message}`);
+    });
+    this.logger.info(`removed the unusable download ${file}`);
   }
 
   /** Installs an archive from a local file, with no network: the offline path. */

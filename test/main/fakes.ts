@@ -10,10 +10,23 @@ import type {
   UpdaterService,
   VersionInfo,
 } from '../../main/updater/service';
-import type { UpdateInfo, UpdateState, UpdateStateInput } from '../../main/updater/state';
+import type { UpdateInfo, UpdateSignature, UpdateState, UpdateStateInput } from '../../main/updater/state';
 
 export const RENDERER_FILE = '/opt/backend-updater/dist/renderer/index.html';
 export const DEV_SERVER_URL = 'http://localhost:5173';
+
+/** Id of the trusted key that signs the updates in these tests, in minisign's 16-hex-digit form. */
+export const TRUSTED_KEY_ID = '5F2C9A41D07E3B86';
+
+/** Signature status of an update whose release manifest the trusted test key signed. */
+export function verifiedSignature(keyId = TRUSTED_KEY_ID): UpdateSignature {
+  return { status: 'verified', keyId };
+}
+
+/** Signature status of an update checked without trusted keys. */
+export function unsignedSignature(): UpdateSignature {
+  return { status: 'unsigned', keyId: null };
+}
 
 export function updateInfo(overrides: Partial<UpdateInfo> = {}): UpdateInfo {
   return {
@@ -26,6 +39,7 @@ export function updateInfo(overrides: Partial<UpdateInfo> = {}): UpdateInfo {
     assetName: 'python-backend-2.1.0-linux-x64.tar.gz',
     assetSize: 1_048_576,
     downloadUrl: 'http://127.0.0.1:1/python-backend-2.1.0-linux-x64.tar.gz',
+    signature: verifiedSignature(),
     ...overrides,
   };
 }

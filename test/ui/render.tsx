@@ -10,9 +10,9 @@ import type { BackendUpdatesApi, BridgeResult, UpdateCommand, UpdateCommandResul
 import { App } from '../../src/App';
 import { UpdatesProvider } from '../../src/updates/context';
 import { createUpdatesQueryClient } from '../../src/updates/queries';
-import { updateInfo, versionInfo } from '../main/fakes';
+import { TRUSTED_KEY_ID, unsignedSignature, updateInfo, verifiedSignature, versionInfo } from '../main/fakes';
 
-export { updateInfo, versionInfo };
+export { TRUSTED_KEY_ID, unsignedSignature, updateInfo, verifiedSignature, versionInfo };
 
 // jsdom has no pointer capture; Radix Toast calls it on pointer up.
 for (const name of ['hasPointerCapture', 'setPointerCapture', 'releasePointerCapture'] as const) {
