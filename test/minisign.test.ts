@@ -60,7 +60,7 @@ describe('blake2b', () => {
   });
 
   it('rejects an output length above 64', () => {
-    expect(() => blake2b(Buffer.from('x'), 65)).toThrow(RangeError);
+    expect(() => blake2b(Buffer.from('x'), 65)).toThrow(/dkLen/);
   });
 });
 
