@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { UpdateErrorData } from '../main/updater/errors';
 import type { CheckResult, DownloadResultInfo, InstallResultInfo, VersionInfo } from '../main/updater/service';
-import type { UpdateState } from '../main/updater/state';
+import type { UpdateInfo, UpdateSignature, UpdateState } from '../main/updater/state';
 import type { BackendUpdatesApi, BridgeResult, UpdateStateListener } from '../preload/api';
 
 /** Name of the meta tag in which the API server puts its per-run token. */
@@ -25,6 +25,18 @@ const versionJsonSchema = z.object({
   }),
 });
 
+/**
+ * Key id as minisign prints it: 16 upper-case hex digits. The dialog shows it
+ * verbatim, so any other text is rejected rather than displayed.
+ */
+const keyIdSchema = z.string().regex(/^[0-9A-F]{16}$/, 'a minisign key id of 16 hex digits');
+
+/** A verified signature always names its key; an unsigned update has none. */
+const signatureJsonSchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('verified'), key_id: keyIdSchema }),
+  z.object({ status: z.literal('unsigned'), key_id: z.null() }),
+]);
+
 const checkJsonSchema = z.object({
   update_available: z.boolean(),
   current_version: z.string(),
@@ -36,13 +48,36 @@ const checkJsonSchema = z.object({
   asset_name: z.string().nullable(),
   asset_size: z.number().nullable(),
   download_url: z.string().nullable(),
+  signature: signatureJsonSchema.nullable(),
 });
 
 const downloadJsonSchema = z.object({ version: z.string(), sha256: z.string(), size: z.number() });
 const installJsonSchema = z.object({ version: z.string(), previous_version: z.string().nullable(), health: z.unknown() });
 const cancelJsonSchema = z.object({ cancelled: z.boolean() });
-// The state object is the engine's own camelCase type; only its envelope fields are checked.
-const stateSchema = z.looseObject({ type: z.string(), seq: z.number() });
+
+/** The signature inside a pushed state, in the engine's camelCase. */
+const signatureSchema = z.discriminatedUnion('status', [
+  z.looseObject({ status: z.literal('verified'), keyId: keyIdSchema }),
+  z.looseObject({ status: z.literal('unsigned'), keyId: z.null() }),
+]);
+
+// Loose objects, so that fields this renderer does not know yet reach the store unchanged.
+const updateInfoSchema = z.looseObject({
+  version: z.string(),
+  currentVersion: z.string(),
+  releaseName: z.string(),
+  releaseNotes: z.string(),
+  publishedAt: z.string().nullable(),
+  prerelease: z.boolean(),
+  assetName: z.string(),
+  assetSize: z.number().nullable(),
+  downloadUrl: z.string(),
+  signature: signatureSchema,
+});
+
+// The state object is the engine's own camelCase type. Its envelope fields are
+// checked, and so is its update, which the dialog reads down to the signature.
+const stateSchema = z.looseObject({ type: z.string(), seq: z.number(), update: updateInfoSchema.optional() });
 const errorJsonSchema = z.object({
   error: z.object({
     code: z.string(),
@@ -69,11 +104,11 @@ export function mapCheckJson(body: unknown): CheckResult {
       update: null,
     };
   }
-  const { latest_version: version, asset_name: assetName, download_url: downloadUrl } = json;
-  if (version === null || assetName === null || downloadUrl === null) {
-    throw new Error('update_available is true but latest_version, asset_name or download_url is null');
+  const { latest_version: version, asset_name: assetName, download_url: downloadUrl, signature } = json;
+  if (version === null || assetName === null || downloadUrl === null || signature === null) {
+    throw new Error('update_available is true but latest_version, asset_name, download_url or signature is null');
   }
-  const update = {
+  const update: UpdateInfo = {
     version,
     currentVersion: json.current_version,
     releaseName: json.release_name ?? '',
@@ -83,8 +118,13 @@ export function mapCheckJson(body: unknown): CheckResult {
     assetName,
     assetSize: json.asset_size,
     downloadUrl,
+    signature: mapSignatureJson(signature),
   };
   return { updateAvailable: true, currentVersion: json.current_version, latestVersion: version, update };
+}
+
+function mapSignatureJson(json: z.infer<typeof signatureJsonSchema>): UpdateSignature {
+  return { status: json.status, keyId: json.key_id };
 }
 
 /** Maps `POST /api/updates/download`. */
@@ -98,7 +138,10 @@ export function mapInstallJson(body: unknown): InstallResultInfo {
   return { version: json.version, previousVersion: json.previous_version, health: json.health };
 }
 
-/** Checks the envelope fields of a state from `GET /api/updates/state` or an SSE event. */
+/**
+ * Checks the envelope fields and the update, signature included, of a state
+ * from `GET /api/updates/state` or an SSE event.
+ */
 export function mapStateJson(body: unknown): UpdateState {
   return stateSchema.parse(body) as unknown as UpdateState;
 }

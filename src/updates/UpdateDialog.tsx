@@ -6,6 +6,7 @@ import { DIALOG_CLOSE_ATTRIBUTE, useDialogFocus } from './focus';
 import { formatBytes, formatDate } from './format';
 import { LazyReleaseNotes, preloadReleaseNotes } from './LazyReleaseNotes';
 import { selectUpdate } from './selectors';
+import { SignatureNotice } from './SignatureNotice';
 import { UpdateActions } from './UpdateActions';
 
 function UpdateDetails({ update }: { update: UpdateInfo }): ReactNode {
@@ -77,6 +78,7 @@ export function UpdateDialog(): ReactNode {
           <Dialog.Title>{version ? `Backend ${version}` : 'Backend update'}</Dialog.Title>
           {description === null ? null : <Dialog.Description className="muted">{description}</Dialog.Description>}
           {update ? <UpdateDetails update={update} /> : null}
+          {update ? <SignatureNotice signature={update.signature} /> : null}
           {update ? (
             <section aria-labelledby="release-notes-heading">
               <h3 id="release-notes-heading">Release notes</h3>

@@ -18,16 +18,25 @@ const DOWNLOAD_HINT = 'Closing this dialog does not stop a download';
 let demo: ChildProcess | null = null;
 let browser: Browser | null = null;
 
-/** Starts `npm run demo` on a free port and resolves with the UI address it prints. */
-function startDemo(): Promise<string> {
+interface DemoRun {
+  url: string;
+  /** Id of the throwaway key that signs this run's releases, from the demo's output. */
+  keyId: string;
+}
+
+/** Starts `npm run demo` on a free port and resolves with the UI address and signing key id it prints. */
+function startDemo(): Promise<DemoRun> {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/backend-updater.js'), 'demo', '--port', '0'], { cwd: ROOT, env: { ...process.env, BACKEND_UPDATER_LOG_LEVEL: 'warn' } });
   demo = child;
   return new Promise((resolve, reject) => {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /demo UI: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
+      const url = /demo UI: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
+      if (!url) return;
+      const keyId = /Release signing key \(made for this run\): ([0-9A-F]{16})/.exec(output)?.[1];
+      if (keyId) resolve({ url, keyId });
+      else reject(new Error(`demo printed no signing key id before its UI address: ${output}`));
     });
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('exit', (code) => reject(new Error(`demo exited with ${code}: ${output}`)));
@@ -68,15 +77,25 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(RESULTS, name), fullPage: true });
 }
 
-/** Starts the demo and opens its UI with 2.0.0 installed. */
-async function openDemo(): Promise<Page> {
-  const url = await startDemo();
+/** Opens the demo's UI in a new Chromium and waits until it shows 2.0.0 installed. */
+async function openPage(url: string): Promise<Page> {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   // The page's CSP forbids injected scripts; axe-core needs one, so the test context bypasses CSP.
   const page = await browser.newPage({ bypassCSP: true });
   await page.goto(url);
   await expect.poll(() => page.getByTestId('backend-version').textContent()).toBe('2.0.0');
   return page;
+}
+
+/** Starts the demo and opens its UI with 2.0.0 installed. */
+async function openDemo(): Promise<{ page: Page; keyId: string }> {
+  const { url, keyId } = await startDemo();
+  return { page: await openPage(url), keyId };
+}
+
+/** Formats axe violations as `rule: targets`, so a failure names the nodes. */
+function describeViolations(violations: Awaited<ReturnType<typeof runAxe>>): string[] {
+  return violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
 }
 
 /** Returns the focused element as `tag "text"`, for failure messages. */
@@ -107,7 +126,7 @@ async function postFromPage(page: Page, route: string): Promise<void> {
 
 describe('demo UI in Chromium', () => {
   it('updates 2.0.0 to 2.1.0 by keyboard', async () => {
-    const page = await openDemo();
+    const { page, keyId } = await openDemo();
     const checkButton = page.getByRole('button', { name: /Check(ing)? for updates/ });
     const toasts = page.locator('[data-toast-id]');
     const updatesCard = page.getByRole('region', { name: 'Updates' });
@@ -129,8 +148,10 @@ describe('demo UI in Chromium', () => {
     expect(await toasts.count()).toBe(0);
     await expectFocus(page, dialog.getByRole('button', { name: 'Download' }), 'Download');
     expect(await dialog.textContent()).not.toContain(DOWNLOAD_HINT);
-    const violations = await runAxe(page);
-    expect(violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`)).toEqual([]);
+    expect(await dialog.getByText(`Signed by a trusted key (${keyId})`, { exact: true }).isVisible()).toBe(true);
+    expect(await dialog.getByRole('note').count()).toBe(0);
+    await screenshot(page, 'dialog.png');
+    expect(describeViolations(await runAxe(page))).toEqual([]);
 
     // The toast that opened the dialog is gone, so focus returns to the button that started the check.
     await page.keyboard.press('Escape');
@@ -190,7 +211,7 @@ describe('demo UI in Chromium', () => {
   }, 90_000);
 
   it('closes a toast that is no longer current', async () => {
-    const page = await openDemo();
+    const { page } = await openDemo();
     const toast = page.locator('[data-toast-id="update-available-2.1.0"]');
     const updatesCard = page.getByRole('region', { name: 'Updates' });
 
@@ -213,5 +234,38 @@ describe('demo UI in Chromium', () => {
 
     await postFromPage(page, '/api/updates/cancel');
     await updatesCard.getByText('Backend 2.1.0 is available.').waitFor();
+  }, 90_000);
+
+  it('shows the unsigned warning legibly', async () => {
+    const { url } = await startDemo();
+    const check = await fetch(new URL('api/updates/check', url));
+    expect(check.status).toBe(200);
+    expect(await check.json()).toMatchObject({ update_available: true, latest_version: '2.1.0' });
+    const page = await openPage(url);
+    // The demo trusts its key, so it never offers an unsigned update. The page's
+    // one state read is rewritten to the unsigned form that an updater without
+    // trusted keys sends. The higher seq keeps the verified copy, which the
+    // event stream sends too, from replacing it.
+    await page.route('**/api/updates/state', async (route) => {
+      const state = (await (await route.fetch()).json()) as { seq: number; update?: { signature: unknown } };
+      if (!state.update) return route.fulfill({ json: state });
+      state.update.signature = { status: 'unsigned', keyId: null };
+      return route.fulfill({ json: { ...state, seq: state.seq + 1_000 } });
+    });
+    await page.reload();
+
+    await page.getByRole('region', { name: 'Updates' }).getByRole('button', { name: 'View update' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Backend 2.1.0' });
+    const warning = dialog.getByRole('note', { name: 'This release is not signature-checked.' });
+    await warning.waitFor();
+    expect(await warning.textContent()).toContain('nothing proves who published it');
+    expect(await dialog.textContent()).not.toContain('Signed by');
+    await screenshot(page, 'dialog-unsigned.png');
+    expect(describeViolations(await runAxe(page))).toEqual([]);
+
+    // The stylesheet has a second palette for dark mode; its contrast is checked too.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, 'dialog-unsigned-dark.png');
+    expect(describeViolations(await runAxe(page))).toEqual([]);
   }, 90_000);
 });

@@ -2,7 +2,7 @@
 import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import axe from 'axe-core';
-import { downloading, renderApp, updateInfo } from './render';
+import { downloading, renderApp, unsignedSignature, updateInfo } from './render';
 
 /** Runs axe on the page; jsdom does not lay out or paint, so contrast cannot be measured. */
 async function violations(): Promise<string[]> {
@@ -29,6 +29,17 @@ describe('update UI accessibility', () => {
     bridge.emit(downloading(42));
 
     await waitFor(() => expect(screen.getByRole('progressbar')).toBeInTheDocument());
+    expect(await violations()).toEqual([]);
+  });
+
+  it('has no violations with the unsigned warning', async () => {
+    const user = userEvent.setup();
+    const { bridge } = renderApp();
+    await screen.findByLabelText('Backend status');
+    bridge.emit({ type: 'available', update: updateInfo({ signature: unsignedSignature() }) });
+    await user.click(screen.getByRole('button', { name: 'View update' }));
+    await screen.findByRole('note', { name: 'This release is not signature-checked.' });
+
     expect(await violations()).toEqual([]);
   });
 

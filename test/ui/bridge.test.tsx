@@ -3,9 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { UpdateState } from '../../main/updater/state';
 import type { BackendUpdatesApi } from '../../preload/api';
-import { createHttpBackendUpdates, getBackendUpdates, mapCheckJson, readApiToken } from '../../src/bridge';
+import { createHttpBackendUpdates, getBackendUpdates, mapCheckJson, mapStateJson, readApiToken } from '../../src/bridge';
 import { errorOf } from '../main/fakes';
-import { updateInfo } from './render';
+import { TRUSTED_KEY_ID, unsignedSignature, updateInfo } from './render';
 
 interface RecordedRequest {
   method: string;
@@ -46,6 +46,7 @@ const checkJson = {
   asset_name: 'python-backend-2.1.0-linux-x64.tar.gz',
   asset_size: 1_048_576,
   download_url: 'https://example.invalid/python-backend-2.1.0-linux-x64.tar.gz',
+  signature: { status: 'verified', key_id: TRUSTED_KEY_ID },
 };
 
 describe('createHttpBackendUpdates', () => {
@@ -164,6 +165,31 @@ describe('createHttpBackendUpdates', () => {
     offSecond();
     expect(sources[0]!.closed).toBe(true);
   });
+
+  it('keeps the signature of pushed states', () => {
+    const sources: FakeEventSource[] = [];
+    const bridge = createHttpBackendUpdates({
+      baseUrl: 'http://127.0.0.1:9',
+      token: null,
+      createEventSource: (url) => {
+        const source = new FakeEventSource(url);
+        sources.push(source);
+        return source as unknown as EventSource;
+      },
+    });
+    const received: UpdateState[] = [];
+    const off = bridge.onState((state) => received.push(state));
+    const verified: UpdateState = { type: 'available', seq: 2, update: updateInfo() };
+    const unsigned: UpdateState = { type: 'downloaded', seq: 3, update: updateInfo({ signature: unsignedSignature() }), sha256: 'ab'.repeat(32) };
+    const { signature: _dropped, ...withoutSignature } = updateInfo();
+
+    sources[0]!.dispatch('state', JSON.stringify(verified));
+    sources[0]!.dispatch('state', JSON.stringify(unsigned));
+    sources[0]!.dispatch('state', JSON.stringify({ type: 'available', seq: 4, update: withoutSignature }));
+    off();
+
+    expect(received).toEqual([verified, unsigned]);
+  });
 });
 
 describe('mapCheckJson', () => {
@@ -175,6 +201,57 @@ describe('mapCheckJson', () => {
 
   it('rejects an update without an asset', () => {
     expect(() => mapCheckJson({ ...checkJson, asset_name: null })).toThrow('asset_name');
+  });
+
+  it('maps an unsigned update', () => {
+    const result = mapCheckJson({ ...checkJson, signature: { status: 'unsigned', key_id: null } });
+
+    expect(result.update?.signature).toEqual(unsignedSignature());
+  });
+
+  it('rejects an update without a signature', () => {
+    expect(() => mapCheckJson({ ...checkJson, signature: null })).toThrow('signature');
+    const { signature: _dropped, ...withoutSignature } = checkJson;
+    expect(() => mapCheckJson(withoutSignature)).toThrow('signature');
+  });
+
+  it('rejects a malformed signature', () => {
+    const malformed = [
+      { status: 'verified', key_id: null },
+      { status: 'verified', key_id: 'Example Corp' },
+      { status: 'verified', key_id: TRUSTED_KEY_ID.toLowerCase() },
+      { status: 'unsigned', key_id: TRUSTED_KEY_ID },
+      { status: 'trusted', key_id: TRUSTED_KEY_ID },
+    ];
+    for (const signature of malformed) {
+      expect(() => mapCheckJson({ ...checkJson, signature }), JSON.stringify(signature)).toThrow();
+    }
+  });
+});
+
+describe('mapStateJson', () => {
+  it('keeps the update signature', () => {
+    const state: UpdateState = { type: 'available', seq: 7, update: updateInfo({ signature: unsignedSignature() }) };
+
+    expect(mapStateJson(JSON.parse(JSON.stringify(state)))).toEqual(state);
+  });
+
+  it('keeps fields it does not check', () => {
+    const state = { type: 'available', seq: 7, update: { ...updateInfo(), channel: 'beta' }, origin: 'feed' };
+
+    expect(mapStateJson(state)).toEqual(state);
+  });
+
+  it('rejects a verified signature without key', () => {
+    const update = { ...updateInfo(), signature: { status: 'verified', keyId: null } };
+
+    expect(() => mapStateJson({ type: 'available', seq: 7, update })).toThrow('keyId');
+  });
+
+  it('accepts states without an update', () => {
+    const state: UpdateState = { type: 'error', seq: 3, error: { code: 'NETWORK', message: 'Offline.', retryable: true }, during: 'checking' };
+
+    expect(mapStateJson(state)).toEqual(state);
   });
 });
 

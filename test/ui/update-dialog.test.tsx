@@ -9,15 +9,19 @@ import {
   ok,
   renderApp,
   StubBridge,
+  TRUSTED_KEY_ID,
+  unsignedSignature,
   updateInfo,
 } from './render';
 
-/** Renders the app with 2.1.0 offered and opens the dialog from the main screen. */
-async function openOfferedUpdate(bridge = new StubBridge()) {
+const UNSIGNED_WARNING = 'This release is not signature-checked.';
+
+/** Renders the app with `update` (2.1.0 by default) offered and opens the dialog from the main screen. */
+async function openOfferedUpdate(bridge = new StubBridge(), update = updateInfo()) {
   const user = userEvent.setup();
   const result = renderApp({ bridge });
   await waitFor(() => expect(bridge.calls.getState).toBeGreaterThan(0));
-  bridge.emit({ type: 'available', update: updateInfo() });
+  bridge.emit({ type: 'available', update });
   await user.click(screen.getByRole('button', { name: 'View update' }));
   const dialog = await screen.findByRole('dialog', { name: 'Backend 2.1.0' });
   return { ...result, user, dialog };
@@ -33,6 +37,39 @@ describe('UpdateDialog', () => {
     expect(within(dialog).getByRole('heading', { name: 'Release notes' })).toBeInTheDocument();
     // The Markdown renderer loads in its own chunk, so the notes arrive after the dialog.
     expect(await within(dialog).findByText('Faster start-up')).toBeInTheDocument();
+  });
+
+  it('names the trusted signing key', async () => {
+    const { dialog } = await openOfferedUpdate();
+
+    expect(within(dialog).getByText(`Signed by a trusted key (${TRUSTED_KEY_ID})`)).toBeVisible();
+    expect(within(dialog).queryByRole('note')).not.toBeInTheDocument();
+    expect(dialog).not.toHaveTextContent('not signature-checked');
+  });
+
+  it('warns about an unsigned release', async () => {
+    const { dialog } = await openOfferedUpdate(new StubBridge(), updateInfo({ signature: unsignedSignature() }));
+
+    const warning = within(dialog).getByRole('note', { name: UNSIGNED_WARNING });
+    expect(warning).toBeVisible();
+    expect(warning).toHaveTextContent('nothing proves who published it');
+    expect(warning).toHaveTextContent('SHA-256 checksum');
+    expect(dialog).not.toHaveTextContent('Signed by');
+    expect(within(dialog).getByRole('button', { name: 'Download' })).toBeEnabled();
+  });
+
+  it('keeps the unsigned warning until installed', async () => {
+    const unsigned = updateInfo({ signature: unsignedSignature() });
+    const { dialog, bridge } = await openOfferedUpdate(new StubBridge(), unsigned);
+
+    bridge.emit(downloading(40, { update: unsigned }));
+    expect(within(dialog).getByRole('note', { name: UNSIGNED_WARNING })).toBeVisible();
+
+    bridge.emit({ type: 'downloaded', update: unsigned, sha256: 'ab'.repeat(32) });
+    expect(within(dialog).getByRole('note', { name: UNSIGNED_WARNING })).toBeVisible();
+
+    bridge.emit({ type: 'installed', version: '2.1.0', previousVersion: '2.0.0' });
+    expect(within(dialog).queryByRole('note')).not.toBeInTheDocument();
   });
 
   it('moves focus into the dialog and back', async () => {
