@@ -96,6 +96,24 @@ describe('BackendUpdater', () => {
     expect((await backendHealth(world.config.backend.port)).body.version).toBe('2.0.0');
   });
 
+  it('waits for a running install before stopping', async () => {
+    world = await createWorld();
+    updater = await startWith200(world);
+    const current = updater;
+    let stopping: Promise<void> | null = null;
+    current.onState((state) => {
+      if (state.type === 'restarting' && stopping === null) stopping = current.stopBackend();
+    });
+
+    const installed = await current.install();
+    await stopping;
+
+    expect(stopping).not.toBeNull();
+    expect(installed.version).toBe('2.1.0');
+    expect(await current.store.readState()).toMatchObject({ current: '2.1.0', previous: '2.0.0', pending: null });
+    expect(current.supervisor.status().running).toBe(false);
+  });
+
   it('reports up to date when nothing is newer', async () => {
     world = await createWorld();
     updater = new BackendUpdater({ config: world.config, logger: silentLogger, keepBackendRunning: true });
