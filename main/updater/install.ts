@@ -155,11 +155,11 @@ export class InstallStore {
   }
 
   /**
-   * Undoes the activation of `version` after it failed to start: the version
+   * Undoes the activation of `version` after it failed to start. The version
    * that was current before it becomes current again, or none (the bundled
-   * fallback) when it was the first install, and the rollback target is what
-   * it was before, so a failed version is never offered for rollback. The
-   * folder of `version` stays until the next prune.
+   * fallback) after a first install. The rollback target goes back to what it
+   * was before, so a failed version is never offered for rollback. The folder
+   * of `version` stays until the next prune.
    */
   revertActivation(version: string): Promise<{ current: string | null }> {
     return this.exclusive(`revert ${version}`, () => this.doRevertActivation(version));

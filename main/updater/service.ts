@@ -3,11 +3,11 @@ import type { UpdateInfo, UpdateState } from './state';
 /** Status of the supervised backend process. */
 export interface BackendStatus {
   running: boolean;
-  /** True when the last health check answered 200. */
+  /** True when the last health check returned 200. */
   healthy: boolean;
   pid: number | null;
   port: number;
-  /** Version reported by the backend's own `/health`, or the installed version when it has not answered yet. */
+  /** Version reported by the backend's own `/health`, or the installed version before its first health response. */
   version: string | null;
 }
 
@@ -34,7 +34,7 @@ export interface DownloadResultInfo {
 export interface InstallResultInfo {
   version: string;
   previousVersion: string | null;
-  /** Body of the new backend's health answer. */
+  /** Body of the new backend's health response. */
   health: unknown;
 }
 

@@ -34,7 +34,7 @@ export interface UpdateSignature {
   keyId: string | null;
 }
 
-/** Why a check found nothing to install. */
+/** Reason a check found nothing to install. */
 export type NoUpdateReason = 'up-to-date' | 'no-eligible-release';
 
 /**

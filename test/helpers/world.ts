@@ -6,7 +6,7 @@ import { startLocalFeed, type LocalFeed, type LocalRelease } from '../../main/de
 import { packSampleBackend, type PackSampleOptions, type PackedRelease } from '../../main/release/pack-sample';
 import { findFreePort } from '../../main/updater/apply';
 
-/** A temporary folder that `cleanup` removes. */
+/** Creates a temporary folder; the caller removes it. */
 export async function makeTempDir(prefix = 'bu-test-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));
 }
@@ -66,7 +66,7 @@ export async function createWorld(options: { nextOptions?: Partial<PackSampleOpt
   };
 }
 
-/** Reads the backend's own health answer. */
+/** Reads the backend's own health response. */
 export async function backendHealth(port: number): Promise<{ status: number; body: { status?: string; version?: string } }> {
   const response = await fetch(`http://127.0.0.1:${port}/health`);
   return { status: response.status, body: (await response.json()) as { status?: string; version?: string } };
