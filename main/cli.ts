@@ -17,7 +17,8 @@ Commands:
             With trusted keys, a file needs ARCHIVE.minisig and the signed release manifest
             (default: python-backend-release.json beside it), which also gives the version.
   rollback  --home DIR      Switch back to the previous installed version.
-  status    --home DIR      Show the active and previous versions and any interrupted install.
+  status    --home DIR [--public-key FILE]
+            Show the active and previous versions, any interrupted install and the trusted keys.
   serve     --home DIR --feed URL [--port N] [--backend-port N] [--ui DIR]
             Run the installed backend under the supervisor and the HTTP Update API on 127.0.0.1.
   release   keygen | pack | sign | checksums | check

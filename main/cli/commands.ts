@@ -196,7 +196,7 @@ async function trustStatus(config: UpdaterConfig): Promise<{ json: Record<string
   const freshness = checkFreshness(record, config.maxDaysWithoutCheck);
   const lastCheck = record.lastSuccessfulCheckAt ?? 'never';
   const lines = [
-    keys.length > 0 ? `Trusted keys: ${keys.map((key) => key.keyId).join(', ')}` : 'Trusted keys: none (releases are installed without a signature check)',
+    keys.length > 0 ? `Trusted keys: ${keys.map((key) => key.keyId).join(', ')}` : 'Trusted keys: none in the configuration (add "publicKeys" to config.json, or pass --public-key to each command; without keys releases are installed without a signature check)',
     `Highest verified version: ${record.highestVerifiedVersion ?? '(none)'}`,
     `Last successful check: ${lastCheck}${freshness.stale ? ` (WARNING: more than ${config.maxDaysWithoutCheck} days ago; updates may be blocked)` : ''}`,
   ];
@@ -210,8 +210,8 @@ async function trustStatus(config: UpdaterConfig): Promise<{ json: Record<string
 }
 
 export async function statusCommand(args: string[]): Promise<void> {
-  const values = parseCommandArgs('status', args, { home: { type: 'string' } });
-  const config = await loadConfig(requireString(values, 'home', 'status'));
+  const values = parseCommandArgs('status', args, { home: { type: 'string' }, 'public-key': FEED_OPTIONS['public-key'] });
+  const config = await loadConfig(requireString(values, 'home', 'status'), feedOverrides(values));
   const updater = new BackendUpdater({ config, logger });
   const state = await updater.store.readState();
   const versions = await updater.store.installedVersions();

@@ -120,7 +120,7 @@ export function matchManifestAsset(manifest: ReleaseManifest, expected: Manifest
   const entry = manifest.assets.find((asset) => asset.name === expected.assetName);
   if (!entry) {
     const listed = manifest.assets.map((asset) => asset.name).join(', ');
-    throw manifestError(label, `Release manifest ${label} of ${manifest.version} does not list ${expected.assetName} (it lists ${listed}). The archive was not signed as part of this release.`, {
+    throw manifestError(label, `Release manifest ${label} (version ${manifest.version}) does not list ${expected.assetName} (it lists ${listed}). The archive was not signed as part of this release.`, {
       asset: expected.assetName,
     });
   }
