@@ -1,7 +1,7 @@
 import { Progress } from 'radix-ui';
 import type { ReactNode } from 'react';
 import type { UpdateState } from '../../main/updater/state';
-import { formatBytes, formatDuration } from './format';
+import { formatBytes, formatDuration, formatSpeed } from './format';
 
 type DownloadingState = Extract<UpdateState, { type: 'downloading' }>;
 
@@ -13,7 +13,7 @@ function describeProgress(state: DownloadingState): string {
     parts.push(`${formatBytes(state.transferred)} downloaded, size unknown`);
   }
   if (state.bytesPerSecond > 0) {
-    parts.push(`${formatBytes(state.bytesPerSecond)}/s`);
+    parts.push(formatSpeed(state.bytesPerSecond));
     if (state.total !== null && state.total > state.transferred) {
       parts.push(`${formatDuration((state.total - state.transferred) / state.bytesPerSecond)} left`);
     }

@@ -53,6 +53,38 @@ function NoteLink({ href, children }: ComponentProps<'a'> & { node?: unknown }):
   );
 }
 
+interface HastNode {
+  type: string;
+  tagName?: string;
+  children?: HastNode[];
+}
+
+const HEADING = /^h([1-6])$/;
+
+function collectHeadings(node: HastNode, found: HastNode[]): HastNode[] {
+  if (node.type === 'element' && node.tagName && HEADING.test(node.tagName)) found.push(node);
+  for (const child of node.children ?? []) collectHeadings(child, found);
+  return found;
+}
+
+/**
+ * Moves the notes' headings below the dialog's h3 "Release notes". The
+ * highest level the notes use becomes h4 and the rest keep their distance
+ * from it up to h6, so notes that start at h1 map h1 to h4, h2 to h5 and h3
+ * to h6, and notes that start at h2 skip no level, which screen readers and
+ * axe's heading-order rule expect.
+ */
+function rehypeNestHeadings() {
+  return (tree: HastNode): void => {
+    const headings = collectHeadings(tree, []);
+    const levels = headings.map((heading) => Number(HEADING.exec(heading.tagName ?? '')?.[1]));
+    const shift = 4 - Math.min(...levels);
+    headings.forEach((heading, index) => {
+      heading.tagName = `h${Math.min(6, (levels[index] ?? 6) + shift)}`;
+    });
+  };
+}
+
 const components: Components = { a: NoteLink };
 
 /** Renders release notes from the feed as sanitized Markdown. */
@@ -60,7 +92,7 @@ export function ReleaseNotes({ markdown }: { markdown: string }): ReactNode {
   if (!markdown.trim()) return <p className="muted">This release has no notes.</p>;
   return (
     <div className="release-notes">
-      <Markdown rehypePlugins={[rehypeSanitize]} components={components}>
+      <Markdown rehypePlugins={[rehypeSanitize, rehypeNestHeadings]} components={components}>
         {markdown}
       </Markdown>
     </div>

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import type { UpdateState } from '../../main/updater/state';
 import { BridgeError } from '../../preload/api';
 import { useUpdateState } from './context';
@@ -6,10 +6,7 @@ import { DownloadProgress } from './DownloadProgress';
 import { ErrorNotice } from './ErrorNotice';
 import { PRIMARY_ACTION_ATTRIBUTE } from './focus';
 import { isCancelledError, useCheckForUpdates, useUpdateCommands } from './queries';
-import { selectCanCancel, selectCanDownload, selectCanInstall, selectRetryCommand, type RetryCommand } from './selectors';
-
-/** Phases in which the dialog shows a Cancel button; it is enabled only while cancelling is possible. */
-const CANCEL_SHOWN = new Set(['downloading', 'installing', 'restarting']);
+import { selectCanDownload, selectCanInstall, selectRetryCommand, type RetryCommand } from './selectors';
 
 /** Returns the text of the step that runs or has just finished, or null when no step needs one. */
 export function describeStep(state: UpdateState | null): string | null {
@@ -29,30 +26,44 @@ export function describeStep(state: UpdateState | null): string | null {
   }
 }
 
+/** Step text after the user cancels a download, until the next command or step. */
+export const DOWNLOAD_CANCELLED_TEXT = 'Download cancelled.';
+
 /**
- * Shows the step the update is in and the commands that fit it. The step text
- * stays in one live region, so that screen readers announce each new step.
+ * Shows the step the update is in and the commands that fit it, in one row
+ * that ends with `closeButton`. The step text stays in one live region, so
+ * that screen readers announce each new step.
  */
-export function UpdateActions(): ReactNode {
+export function UpdateActions({ closeButton }: { closeButton?: ReactNode }): ReactNode {
   const state = useUpdateState((store) => store.state);
   const canDownload = useUpdateState(selectCanDownload);
   const canInstall = useUpdateState(selectCanInstall);
-  const canCancel = useUpdateState(selectCanCancel);
   const retryCommand = useUpdateState(selectRetryCommand);
   const commands = useUpdateCommands();
   const check = useCheckForUpdates();
   // A rejected command that left no error state behind, such as BUSY.
   const [commandError, setCommandError] = useState<BridgeError | null>(null);
+  // True after this dialog cancelled a download, while the state is still the offer that the cancel returned to.
+  const [cancelled, setCancelled] = useState(false);
+  const stateType = state?.type ?? null;
+  useEffect(() => {
+    if (stateType !== 'available' && stateType !== 'downloading') setCancelled(false);
+  }, [stateType]);
 
+  const showError = (error: unknown): void => {
+    if (error instanceof BridgeError && !isCancelledError(error)) setCommandError(error);
+  };
   const run = (command: RetryCommand | 'cancel'): void => {
     setCommandError(null);
+    setCancelled(false);
+    if (command === 'cancel') {
+      commands.cancel.mutate(undefined, { onSuccess: (done) => setCancelled(done), onError: showError });
+      return;
+    }
     const mutation = command === 'check' ? check : commands[command];
-    mutation.mutate(undefined, {
-      onError: (error: unknown) => {
-        if (error instanceof BridgeError && !isCancelledError(error)) setCommandError(error);
-      },
-    });
+    mutation.mutate(undefined, { onError: showError });
   };
+  const stepText = describeStep(state) ?? (cancelled && stateType !== 'downloading' ? DOWNLOAD_CANCELLED_TEXT : null);
 
   // Download and Install use aria-disabled while their command runs, because a disabled button loses keyboard focus.
   const primary = { [PRIMARY_ACTION_ATTRIBUTE]: true };
@@ -60,7 +71,7 @@ export function UpdateActions(): ReactNode {
     <div className="update-actions">
       {state?.type === 'downloading' ? <DownloadProgress state={state} /> : null}
       <p role="status" className={state?.type === 'installed' ? 'step-status success' : 'step-status'}>
-        {describeStep(state)}
+        {stepText}
       </p>
       {state?.type === 'error' ? (
         <ErrorNotice
@@ -70,6 +81,10 @@ export function UpdateActions(): ReactNode {
         />
       ) : null}
       {commandError && state?.type !== 'error' ? <ErrorNotice error={commandError.toData()} /> : null}
+
+      {state?.type === 'downloading' ? (
+        <p className="hint">Closing this dialog does not stop a download. Use Cancel download to stop it.</p>
+      ) : null}
 
       <div className="button-row">
         {canDownload ? (
@@ -98,16 +113,13 @@ export function UpdateActions(): ReactNode {
             Install and restart backend
           </button>
         ) : null}
-        {state && CANCEL_SHOWN.has(state.type) ? (
-          <button
-            type="button"
-            onClick={() => run('cancel')}
-            disabled={!canCancel || commands.cancel.isPending}
-            title={canCancel ? undefined : 'Installing cannot be cancelled; a failed install rolls back by itself.'}
-          >
+        {/* Only a running download has a Cancel button here. Installing cannot be cancelled, and a failed install rolls back by itself. */}
+        {state?.type === 'downloading' ? (
+          <button type="button" onClick={() => run('cancel')} disabled={commands.cancel.isPending}>
             Cancel download
           </button>
         ) : null}
+        {closeButton}
       </div>
     </div>
   );

@@ -2,6 +2,7 @@ import { Dialog } from 'radix-ui';
 import { useEffect, type ReactNode } from 'react';
 import type { UpdateInfo } from '../../main/updater/state';
 import { useNotices, useUpdateState } from './context';
+import { isSignatureError } from './ErrorNotice';
 import { DIALOG_CLOSE_ATTRIBUTE, useDialogFocus } from './focus';
 import { formatBytes, formatDate } from './format';
 import { LazyReleaseNotes, preloadReleaseNotes } from './LazyReleaseNotes';
@@ -54,6 +55,8 @@ export function UpdateDialog(): ReactNode {
   const update = useUpdateState(selectUpdate);
   const step = useUpdateState((store) => store.state?.type ?? null);
   const installedVersion = useUpdateState((store) => (store.state?.type === 'installed' ? store.state.version : null));
+  // The feed's signature status describes the offer. A failed check of the downloaded bytes overrides it.
+  const signatureFailed = useUpdateState((store) => store.state?.type === 'error' && isSignatureError(store.state.error));
   const version = update?.version ?? installedVersion;
   const focus = useDialogFocus(open, step);
 
@@ -78,22 +81,22 @@ export function UpdateDialog(): ReactNode {
           <Dialog.Title>{version ? `Backend ${version}` : 'Backend update'}</Dialog.Title>
           {description === null ? null : <Dialog.Description className="muted">{description}</Dialog.Description>}
           {update ? <UpdateDetails update={update} /> : null}
-          {update ? <SignatureNotice signature={update.signature} /> : null}
+          {update && !signatureFailed ? <SignatureNotice signature={update.signature} /> : null}
           {update ? (
             <section aria-labelledby="release-notes-heading">
               <h3 id="release-notes-heading">Release notes</h3>
               <LazyReleaseNotes markdown={update.releaseNotes} />
             </section>
           ) : null}
-          <UpdateActions />
-          {step === 'downloading' ? (
-            <p className="hint">Closing this dialog does not stop a download. Use Cancel download to stop it.</p>
-          ) : null}
-          <Dialog.Close asChild>
-            <button type="button" className="secondary" {...{ [DIALOG_CLOSE_ATTRIBUTE]: true }}>
-              Close
-            </button>
-          </Dialog.Close>
+          <UpdateActions
+            closeButton={
+              <Dialog.Close asChild>
+                <button type="button" className="secondary" {...{ [DIALOG_CLOSE_ATTRIBUTE]: true }}>
+                  Close
+                </button>
+              </Dialog.Close>
+            }
+          />
         </Dialog.Content>
       </Dialog.Portal>
     </Dialog.Root>

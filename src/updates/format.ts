@@ -1,6 +1,7 @@
-const UNITS = ['B', 'KB', 'MB', 'GB'] as const;
+/** IEC binary units, so 1 KiB is 1024 bytes, as the CLI prints them. */
+const UNITS = ['B', 'KiB', 'MiB', 'GiB'] as const;
 
-/** Formats a byte count with binary multiples, such as "1.5 MB". */
+/** Formats a byte count with binary multiples, such as "1.5 MiB". */
 export function formatBytes(bytes: number): string {
   let value = bytes;
   let unit = 0;
@@ -10,6 +11,11 @@ export function formatBytes(bytes: number): string {
   }
   const digits = unit === 0 || value >= 100 ? 0 : 1;
   return `${value.toFixed(digits)} ${UNITS[unit]}`;
+}
+
+/** Formats a transfer rate in bytes per second, such as "1.5 MiB/s". */
+export function formatSpeed(bytesPerSecond: number): string {
+  return `${formatBytes(bytesPerSecond)}/s`;
 }
 
 /** Formats a duration in seconds as "45 s", "3 min" or "1 h 5 min". */

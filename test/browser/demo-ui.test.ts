@@ -236,6 +236,48 @@ describe('demo UI in Chromium', () => {
     await updatesCard.getByText('Backend 2.1.0 is available.').waitFor();
   }, 90_000);
 
+  it('fits a small window', async () => {
+    const { url } = await startDemo();
+    const page = await openPage(url);
+    await page.setViewportSize({ width: 700, height: 480 });
+    const toast = page.locator('[data-toast-id="update-available-2.1.0"]');
+    const viewUpdate = page.getByRole('region', { name: 'Updates' }).getByRole('button', { name: 'View update' });
+
+    await page.getByRole('button', { name: 'Check for updates' }).click();
+    await toast.waitFor();
+    // The page reserves room for the toast below its content, so scrolling to the end uncovers every button.
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    await screenshot(page, 'small-toast.png');
+    await page.screenshot({ path: path.join(RESULTS, 'small-toast-viewport.png') });
+    // The element at the button's centre is the button itself, not the toast above it.
+    const box = await viewUpdate.boundingBox();
+    expect(box).not.toBeNull();
+    const hit = await page.evaluate(({ x, y }) => document.elementFromPoint(x, y)?.textContent ?? null, { x: box!.x + box!.width / 2, y: box!.y + box!.height / 2 });
+    expect(hit).toBe('View update');
+    expect(await toast.isVisible()).toBe(true);
+    await viewUpdate.click({ timeout: 2000 });
+
+    const dialog = page.getByRole('dialog', { name: 'Backend 2.1.0' });
+    await dialog.waitFor();
+    await dialog.getByRole('heading', { name: "What's new in 2.1.0" }).waitFor();
+    const dialogBox = await dialog.boundingBox();
+    expect(dialogBox).not.toBeNull();
+    expect(dialogBox!.y).toBeGreaterThanOrEqual(0);
+    expect(dialogBox!.y + dialogBox!.height).toBeLessThanOrEqual(480);
+    await page.screenshot({ path: path.join(RESULTS, 'small-dialog.png') });
+
+    const close = dialog.getByRole('button', { name: 'Close' });
+    await close.scrollIntoViewIfNeeded();
+    const closeBox = await close.boundingBox();
+    expect(closeBox).not.toBeNull();
+    expect(closeBox!.y).toBeGreaterThanOrEqual(dialogBox!.y);
+    expect(closeBox!.y + closeBox!.height).toBeLessThanOrEqual(Math.min(480, dialogBox!.y + dialogBox!.height));
+    expect(closeBox!.x + closeBox!.width).toBeLessThanOrEqual(700);
+    await page.screenshot({ path: path.join(RESULTS, 'small-dialog-close.png') });
+    await close.click({ timeout: 2000 });
+    await dialog.waitFor({ state: 'hidden' });
+  }, 90_000);
+
   it('shows the unsigned warning legibly', async () => {
     const { url } = await startDemo();
     const check = await fetch(new URL('api/updates/check', url));

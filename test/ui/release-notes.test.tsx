@@ -82,6 +82,33 @@ describe('ReleaseNotes', () => {
   });
 });
 
+describe('ReleaseNotes headings', () => {
+  it('nests headings below level 3', () => {
+    renderNotes('# Title\n\n## Fixes\n\n### Minor\n\n#### Tiny\n\n###### Smallest');
+
+    const levels = [
+      ['Title', 4],
+      ['Fixes', 5],
+      ['Minor', 6],
+      ['Tiny', 6],
+      ['Smallest', 6],
+    ] as const;
+    for (const [name, level] of levels) {
+      expect(screen.getByRole('heading', { name })).toBe(screen.getByRole('heading', { name, level }));
+    }
+    for (const level of [1, 2, 3]) {
+      expect(screen.queryByRole('heading', { level })).not.toBeInTheDocument();
+    }
+  });
+
+  it('starts notes without h1 at h4', () => {
+    renderNotes("## What's new\n\n### Fixes");
+
+    expect(screen.getByRole('heading', { name: "What's new" })).toBe(screen.getByRole('heading', { name: "What's new", level: 4 }));
+    expect(screen.getByRole('heading', { name: 'Fixes' })).toBe(screen.getByRole('heading', { name: 'Fixes', level: 5 }));
+  });
+});
+
 describe('externalLinkUrl', () => {
   it.each([
     ['https://github.com/o/r/pull/1', 'https://github.com/o/r/pull/1'],

@@ -32,7 +32,7 @@ describe('UpdateDialog', () => {
     const { dialog } = await openOfferedUpdate();
 
     expect(dialog).toHaveTextContent('2.1.0');
-    expect(within(dialog).getByText('1.0 MB')).toBeInTheDocument();
+    expect(within(dialog).getByText('1.0 MiB')).toBeInTheDocument();
     expect(within(dialog).getByText(new Date('2025-02-20T10:00:00Z').toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' }))).toBeInTheDocument();
     expect(within(dialog).getByRole('heading', { name: 'Release notes' })).toBeInTheDocument();
     // The Markdown renderer loads in its own chunk, so the notes arrive after the dialog.
@@ -94,7 +94,19 @@ describe('UpdateDialog', () => {
     const bar = within(dialog).getByRole('progressbar', { name: 'Downloading backend 2.1.0' });
     expect(bar).toHaveAttribute('aria-valuenow', '50');
     expect(bar).toHaveAttribute('aria-valuetext', expect.stringContaining('50%'));
-    expect(dialog).toHaveTextContent('50% · 519 KB of 1.0 MB · 100 KB/s · 5 s left');
+    expect(dialog).toHaveTextContent('50% · 519 KiB of 1.0 MiB · 100 KiB/s · 5 s left');
+  });
+
+  it('shows sizes in binary units', async () => {
+    const size = 12 * 1024 * 1024;
+    const update = updateInfo({ assetSize: size });
+    const { dialog, bridge } = await openOfferedUpdate(new StubBridge(), update);
+    expect(within(dialog).getByText('12.0 MiB')).toBeInTheDocument();
+
+    bridge.emit(downloading(37.5, { update, transferred: 4.5 * 1024 * 1024, total: size, bytesPerSecond: 1.5 * 1024 * 1024 }));
+
+    expect(dialog).toHaveTextContent('37% · 4.5 MiB of 12.0 MiB · 1.5 MiB/s · 5 s left');
+    expect(dialog).not.toHaveTextContent(/\d MB/);
   });
 
   it('shows an unknown size as indeterminate', async () => {
@@ -105,7 +117,7 @@ describe('UpdateDialog', () => {
     const bar = within(dialog).getByRole('progressbar');
     expect(bar).not.toHaveAttribute('aria-valuenow');
     expect(bar).toHaveAttribute('data-state', 'indeterminate');
-    expect(dialog).toHaveTextContent('293 KB downloaded, size unknown · 100 KB/s');
+    expect(dialog).toHaveTextContent('293 KiB downloaded, size unknown · 100 KiB/s');
   });
 
   it('cancels the download', async () => {
@@ -130,6 +142,47 @@ describe('UpdateDialog', () => {
     expect(await within(dialog).findByRole('button', { name: 'Download' })).toBeEnabled();
     expect(within(dialog).queryByRole('progressbar')).not.toBeInTheDocument();
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+  });
+
+  it('reports a cancelled download', async () => {
+    const bridge = new StubBridge();
+    let rejectDownload: () => void = () => undefined;
+    bridge.handlers.download = () =>
+      new Promise((resolve) => {
+        rejectDownload = () => resolve(failure({ code: 'CANCELLED', message: 'The operation was cancelled.', retryable: true }));
+      });
+    bridge.handlers.cancel = async () => {
+      bridge.emit({ type: 'available', update: updateInfo() });
+      rejectDownload();
+      return ok(true);
+    };
+    const { dialog, user } = await openOfferedUpdate(bridge);
+    await user.click(within(dialog).getByRole('button', { name: 'Download' }));
+    bridge.emit(downloading(30));
+
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel download' }));
+
+    const status = within(dialog).getByRole('status');
+    await waitFor(() => expect(status).toHaveTextContent(/^Download cancelled\.$/));
+    const download = await within(dialog).findByRole('button', { name: 'Download' });
+    await waitFor(() => expect(download).toHaveAttribute('aria-disabled', 'false'));
+    expect(status).toHaveTextContent(/^Download cancelled\.$/);
+
+    await user.click(download);
+    expect(bridge.calls.download).toBe(2);
+    expect(status).toBeEmptyDOMElement();
+  });
+
+  it('puts Close last in the command row', async () => {
+    const { dialog } = await openOfferedUpdate();
+
+    const download = within(dialog).getByRole('button', { name: 'Download' });
+    const close = within(dialog).getByRole('button', { name: 'Close' });
+    const row = download.parentElement as HTMLElement;
+    expect(row).toHaveClass('button-row');
+    expect(close.parentElement).toBe(row);
+    expect(row.firstElementChild).toBe(download);
+    expect(row.lastElementChild).toBe(close);
   });
 
   it('keeps downloading after Escape', async () => {
@@ -182,6 +235,41 @@ describe('UpdateDialog', () => {
     expect(within(alert).queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
   });
 
+  it('explains each signature failure', async () => {
+    const explanations = {
+      SIGNATURE_INVALID: "does not match the publisher's signature",
+      SIGNATURE_MISSING: 'has no signature from a trusted key',
+      MANIFEST_MISMATCH: 'does not match what the publisher signed for this version and platform',
+    } as const;
+    const { dialog, bridge } = await openOfferedUpdate();
+    expect(within(dialog).getByText(`Signed by a trusted key (${TRUSTED_KEY_ID})`)).toBeVisible();
+
+    for (const [code, explanation] of Object.entries(explanations)) {
+      bridge.emit({ type: 'error', error: { code: code as keyof typeof explanations, message: `${code} from the engine.`, retryable: false }, during: 'downloading', update: updateInfo() });
+
+      const alert = within(dialog).getByRole('alert');
+      expect(alert).toHaveAttribute('data-error-code', code);
+      expect(alert).toHaveTextContent(explanation);
+      expect(alert).toHaveTextContent('the installed backend keeps running');
+      expect(alert).toHaveTextContent("contact the app's publisher");
+      expect(alert).not.toHaveTextContent('not signed by the publisher');
+      expect(alert).not.toHaveTextContent(/download (it )?again/i);
+      expect(dialog).not.toHaveTextContent('Signed by a trusted key');
+      for (const [other, text] of Object.entries(explanations)) {
+        if (other !== code) expect(alert).not.toHaveTextContent(text);
+      }
+    }
+  });
+
+  it('keeps the signer after other errors', async () => {
+    const { dialog, bridge } = await openOfferedUpdate();
+
+    bridge.emit({ type: 'error', error: { code: 'DOWNLOAD_STALLED', message: 'No data for 30 s.', retryable: true }, during: 'downloading', update: updateInfo() });
+
+    expect(within(dialog).getByRole('alert')).toHaveTextContent('No data for 30 s.');
+    expect(within(dialog).getByText(`Signed by a trusted key (${TRUSTED_KEY_ID})`)).toBeVisible();
+  });
+
   it('shows a rejected command', async () => {
     const bridge = new StubBridge();
     bridge.handlers.download = async () => failure({ code: 'BUSY', message: 'Cannot download now: an install is running.', retryable: true });
@@ -203,9 +291,9 @@ describe('UpdateDialog', () => {
     await user.click(within(dialog).getByRole('button', { name: 'Install and restart backend' }));
     expect(bridge.calls.install).toBe(1);
     bridge.emit({ type: 'installing', update: updateInfo() });
-    expect(within(dialog).getByRole('button', { name: 'Cancel download' })).toBeDisabled();
+    expect(within(dialog).queryByRole('button', { name: /Cancel/ })).not.toBeInTheDocument();
     bridge.emit({ type: 'restarting', update: updateInfo() });
-    expect(within(dialog).getByRole('button', { name: 'Cancel download' })).toBeDisabled();
+    expect(within(dialog).queryByRole('button', { name: /Cancel/ })).not.toBeInTheDocument();
     bridge.emit({ type: 'installed', version: '2.1.0', previousVersion: '2.0.0' });
 
     expect(within(dialog).getByRole('status')).toHaveTextContent('Backend 2.1.0 is running. It replaced 2.0.0.');
@@ -222,6 +310,22 @@ describe('UpdateDialog', () => {
 
     expect(within(dialog).getByRole('status')).toHaveTextContent(/^Backend 2\.1\.0 is running\.$/);
     expect(dialog).not.toHaveAttribute('aria-describedby');
+  });
+
+  it('offers Cancel only while downloading', async () => {
+    const { dialog, bridge } = await openOfferedUpdate();
+    expect(within(dialog).queryByRole('button', { name: /Cancel/ })).not.toBeInTheDocument();
+
+    bridge.emit(downloading(40));
+    expect(within(dialog).getByRole('button', { name: 'Cancel download' })).toBeEnabled();
+
+    bridge.emit({ type: 'downloaded', update: updateInfo(), sha256: 'ab'.repeat(32) });
+    expect(within(dialog).queryByRole('button', { name: /Cancel/ })).not.toBeInTheDocument();
+
+    for (const type of ['installing', 'restarting'] as const) {
+      bridge.emit({ type, update: updateInfo() });
+      expect(within(dialog).queryByRole('button', { name: /Cancel/ })).not.toBeInTheDocument();
+    }
   });
 
   it('shows the download hint only while downloading', async () => {
