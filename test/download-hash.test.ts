@@ -26,7 +26,7 @@ function track(hasher: StreamHasher): StreamHasher {
   return hasher;
 }
 
-/** Feeds `data` in pieces of varying size, waiting whenever the hasher asks for it. */
+/** Feeds `data` in pieces of varying size, and waits whenever the hasher returns a promise. */
 async function feed(hasher: StreamHasher, data: Buffer): Promise<void> {
   const sizes = [1, 4096, 65_536, 700_001, MIB, 3];
   for (let offset = 0, index = 0; offset < data.length; index += 1) {

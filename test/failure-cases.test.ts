@@ -903,7 +903,8 @@ describe('resource limits', () => {
   it('removes staging on a full disk', async () => {
     const world = await newWorld();
     const updater = await runningOld(world);
-    const archive = await makeZip(path.join(tmp, 'full.zip'), [...(await sampleEntries('2.1.0')), file('data/enospc-trigger.bin', randomBytes(512 * 1024))]);
+    // Entries above 1 MiB are streamed through createWriteStream, where the seam fails them; smaller ones go to the writer thread.
+    const archive = await makeZip(path.join(tmp, 'full.zip'), [...(await sampleEntries('2.1.0')), file('data/enospc-trigger.bin', randomBytes(3 * 1024 * 1024))]);
 
     const error = await rejection(updater.installFile({ file: archive, version: '2.1.0', format: 'zip' }));
 

@@ -17,7 +17,7 @@ export interface MeteredDownload {
  */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 /**
- * Longest time that received bytes wait for a batch to fill. A stalled transfer
+ * Maximum time that received bytes wait for a batch to fill. A stalled transfer
  * thus still writes what it received, and a resume continues from there.
  */
 const WRITE_FLUSH_MS = 20;
@@ -77,7 +77,7 @@ export function createMeter(download: MeteredDownload, hasher: StreamHasher, onB
 
 /**
  * Returns the hasher's digest. When the hash worker failed, the `.part` file,
- * which holds every byte by now, is hashed again on this thread.
+ * which contains every byte by now, is hashed again on this thread.
  */
 export async function digestWithFallback(hasher: StreamHasher, partPath: string, logger: Logger, signal?: AbortSignal): Promise<string> {
   try {

@@ -1,4 +1,7 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { CancelledError, UpdateError } from '../errors';
 import type { ExtractionBudget } from './budget';
@@ -6,17 +9,27 @@ import type { ExtractionPlan, PlannedEntry } from './plan';
 import { MAX_LINK_TARGET_BYTES, type ArchiveReader } from './reader';
 import type { ArchiveEntryInfo, EntryKind } from './types';
 import { copyHardlinkEntry, writeFileEntry } from './write';
+import { FileWriteQueue, WHOLE_FILE_MAX_BYTES } from './write-queue';
 
-/** node-tar's guard, which measures the whole tar stream, headers and padding included. */
+/** Smallest decompression ratio limit of a pass; it measures the whole tar stream, headers and padding included. */
 const TAR_PARSER_MIN_RATIO = 1000;
+/** Read size of the archive file. */
+const READ_BYTES = 1024 * 1024;
+/**
+ * Output piece size of gunzip. node-tar's own gunzip uses zlib's 16 KiB
+ * default, and every piece costs a thread-pool round trip and a parser call.
+ */
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
 /**
  * Reads a tar.gz file with node-tar's Parser in two passes over the file. The
- * first lists every header (node-tar skips the bodies), and the second streams
- * the planned entries to disk. Two passes cost a second gunzip, but every name
- * and link is checked, and the shared top folder chosen, before the first byte
- * is written. Extracting into a temp folder and moving children up would write
- * unchecked entries first.
+ * first lists every header (node-tar skips the bodies), and the second writes
+ * the planned entries: files of up to 1 MiB through a write queue that
+ * overlaps writing with decompression, larger ones as streams. Two passes
+ * cost a second gunzip, but every name and link is checked, and the shared top
+ * folder chosen, before the first byte is written. Extracting into a temp
+ * folder and moving children up would write unchecked entries first.
  */
 export class TarReader implements ArchiveReader {
   /** Entry names of the first pass, which the second pass must meet again in the same order. */
@@ -44,22 +57,47 @@ export class TarReader implements ArchiveReader {
 
   async extract(plan: ExtractionPlan, budget: ExtractionBudget, signal?: AbortSignal): Promise<PlannedEntry[]> {
     const links: PlannedEntry[] = [];
+    const queue = new FileWriteQueue(budget, signal);
     let index = 0;
-    await this.walk(signal, {
-      visit: async (entry) => {
-        const position = index;
-        index += 1;
-        if (this.names[position] !== entry.path) throw this.changed(`entry "${entry.path}" differs from the first read`);
-        const planned = plan.entries[position] ?? null;
-        if (planned === null) return;
+    try {
+      await this.walk(signal, {
+        visit: async (entry) => {
+          const position = index;
+          index += 1;
+          if (this.names[position] !== entry.path) throw this.changed(`entry "${entry.path}" differs from the first read`);
+          const planned = plan.entries[position] ?? null;
+          if (planned === null) return;
 
-        if (planned.kind === 'file') await writeFileEntry(planned, entry, budget, signal);
-        else if (planned.kind === 'hardlink') await copyHardlinkEntry(planned, budget);
-        else links.push(planned);
-      },
-    });
+          if (planned.kind === 'file' && (entry.size ?? 0) <= WHOLE_FILE_MAX_BYTES) {
+            await queue.add(planned, await this.readWhole(entry));
+          } else if (planned.kind === 'file') {
+            await writeFileEntry(planned, entry, budget, signal);
+          } else if (planned.kind === 'hardlink') {
+            // The copied file may still be in the queue.
+            await queue.drain();
+            await copyHardlinkEntry(planned, budget);
+          } else {
+            links.push(planned);
+          }
+        },
+      });
+      await queue.drain();
+    } finally {
+      // A failure must not leave writes running while extractArchive removes the folder.
+      await queue.settle();
+      queue.close();
+    }
     if (index !== this.names.length) throw this.changed(`${this.names.length - index} entries of the first read are missing`);
     return links;
+  }
+
+  /** Reads the body of a small entry into memory. The parser reads exactly the size in the header. */
+  private async readWhole(entry: ReadEntry): Promise<Buffer> {
+    const content = await entry.concat();
+    if (content.length === (entry.size ?? 0)) return content;
+    throw new UpdateError('ARCHIVE_INVALID', `Archive ${this.file}: entry "${entry.path}" ended after ${content.length} of ${entry.size} bytes. Download it again.`, {
+      details: { file: this.file, entry: entry.path },
+    });
   }
 
   close(): void {
@@ -72,10 +110,12 @@ export class TarReader implements ArchiveReader {
    * entry only after the current body was read. The first failure stops
    * reading and is the error that rejects.
    */
-  private walk(signal: AbortSignal | undefined, handlers: TarHandlers): Promise<void> {
+  private async walk(signal: AbortSignal | undefined, handlers: TarHandlers): Promise<void> {
+    const gzipped = await this.isGzip();
     return new Promise((resolve, reject) => {
-      const parser = new Parser({ strict: true, maxDecompressionRatio: Math.max(TAR_PARSER_MIN_RATIO, 2 * this.maxCompressionRatio) });
-      const source = createReadStream(this.file);
+      const parser = new Parser({ strict: true, maxDecompressionRatio: this.ratioLimit() });
+      const source = createReadStream(this.file, { highWaterMark: READ_BYTES });
+      const gunzip = gzipped ? createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }) : null;
       let queue = Promise.resolve();
       let current: ReadEntry | undefined;
       let failure: unknown;
@@ -85,6 +125,7 @@ export class TarReader implements ArchiveReader {
         failure = error;
         signal?.removeEventListener('abort', onAbort);
         source.destroy();
+        gunzip?.destroy();
         // A fresh error, because node-tar copies its own fields onto the error it is given.
         parser.abort(new Error('extraction stopped'));
         // Ends a body that is being read, so the pending visit settles before the caller
@@ -118,6 +159,7 @@ export class TarReader implements ArchiveReader {
       });
       parser.on('error', fail);
       source.on('error', fail);
+      gunzip?.on('error', fail);
       parser.on('end', () => {
         void queue.then(() => {
           if (failure !== undefined) return;
@@ -128,8 +170,48 @@ export class TarReader implements ArchiveReader {
 
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      source.pipe(parser);
+      if (gunzip === null) {
+        source.pipe(parser);
+        return;
+      }
+      this.guardRatio(source, gunzip, fail);
+      source.pipe(gunzip).pipe(parser);
     });
+  }
+
+  /** Limit of decompressed to compressed bytes for one pass, which reads headers and padding too. */
+  private ratioLimit(): number {
+    return Math.max(TAR_PARSER_MIN_RATIO, 2 * this.maxCompressionRatio);
+  }
+
+  /**
+   * Stops a pass whose gunzip output outgrows the compressed bytes read so far
+   * by more than the ratio limit, checked on every output piece, as node-tar
+   * does when it decompresses by itself.
+   */
+  private guardRatio(source: Readable, gunzip: Readable, fail: (error: unknown) => void): void {
+    const limit = this.ratioLimit();
+    let compressed = 0;
+    let decompressed = 0;
+    source.on('data', (chunk: Buffer) => {
+      compressed += chunk.length;
+    });
+    gunzip.on('data', (chunk: Buffer) => {
+      decompressed += chunk.length;
+      const ratio = decompressed / Math.max(compressed, 1);
+      if (ratio > limit) fail(new Error(`max decompression ratio exceeded: ${ratio.toFixed(2)} > ${limit}`));
+    });
+  }
+
+  /** Returns true when the file starts with the gzip magic bytes. Other input goes to node-tar as it is. */
+  private async isGzip(): Promise<boolean> {
+    const handle = await open(this.file, 'r');
+    try {
+      const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+      return bytesRead === 2 && buffer.equals(GZIP_MAGIC);
+    } finally {
+      await handle.close();
+    }
   }
 
   private toArchiveError(error: unknown): unknown {

@@ -1,5 +1,5 @@
 import { constants, createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, realpath, stat, symlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, realpath, stat, symlink, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { throwIfCancelled, UpdateError } from '../errors';
 import type { ExtractionBudget } from './budget';
@@ -50,6 +50,28 @@ export async function writeFileEntry(
     throw withEntryContext(error, entry);
   }
   await chmod(entry.path, mode);
+}
+
+/**
+ * Writes a whole file from memory with one open, write, chmod and close. The
+ * file is opened with `wx`, as in `writeFileEntry`. The caller counts the
+ * bytes against the budget.
+ */
+export async function writeWholeFile(entry: PlannedEntry, content: Buffer): Promise<void> {
+  const mode = entry.executable ? EXECUTABLE_MODE : FILE_MODE;
+  let handle: FileHandle;
+  try {
+    handle = await open(entry.path, 'wx', mode);
+  } catch (error) {
+    throw withEntryContext(error, entry);
+  }
+  try {
+    await handle.writeFile(content);
+    // open() applies the umask, so chmod sets the mode exactly.
+    await handle.chmod(mode);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Writes a hard link entry as a copy of the file it names, which was extracted earlier. */
@@ -104,7 +126,7 @@ function unsafeResolvedLink(link: PlannedEntry, reason: string): UpdateError {
 }
 
 /** Names the entry in a write error that is about the entry itself, and passes other errors through. */
-function withEntryContext(error: unknown, entry: PlannedEntry): unknown {
+export function withEntryContext(error: unknown, entry: PlannedEntry): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code !== 'EEXIST' && code !== 'ENOTDIR' && code !== 'EISDIR') return error;
   return new UpdateError(

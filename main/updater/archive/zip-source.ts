@@ -26,7 +26,7 @@ function readAt(fd: number, length: number, position: number): Promise<Buffer> {
  * closes it when yauzl releases the reader.
  */
 export class BlockFileReader extends yauzl.RandomAccessReader {
-  private block = Buffer.alloc(0);
+  private block: Buffer = Buffer.alloc(0);
   private blockStart = 0;
 
   constructor(private readonly fd: number) {

@@ -1,3 +1,7 @@
+import { close as closeFile, fstat, open as openFile } from 'node:fs';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { promisify } from 'node:util';
+import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { throwIfCancelled, UpdateError } from '../errors';
 import type { ExtractionBudget } from './budget';
@@ -5,31 +9,69 @@ import type { ExtractionPlan, PlannedEntry } from './plan';
 import { MAX_LINK_TARGET_BYTES, type ArchiveReader } from './reader';
 import type { ArchiveEntryInfo, EntryKind } from './types';
 import { writeFileEntry } from './write';
+import { FileWriteQueue, WHOLE_FILE_MAX_BYTES } from './write-queue';
+import { BlockFileReader } from './zip-source';
 
 const UNIX_HOST = 3;
 const TYPE_MASK = 0o170000;
 const TYPE_REGULAR = 0o100000;
 const TYPE_DIRECTORY = 0o040000;
 const TYPE_SYMLINK = 0o120000;
+/** Zip compression method 0: the data is stored as is. */
+const STORED = 0;
+/** Output piece size of the inflate stream for large entries. */
+const INFLATE_CHUNK_BYTES = 256 * 1024;
 
 /**
- * Reads a zip file with yauzl. The central directory is listed first, then
- * each planned entry is streamed from the same open file.
+ * Pipes `source` through `stages` and returns the last stage. An error of any
+ * stream reaches the last one, and destroying the last one destroys the rest.
+ */
+function chainStreams(source: Readable, ...stages: Transform[]): Readable {
+  const last = stages.at(-1) ?? source;
+  let previous = source;
+  for (const stage of stages) {
+    previous.on('error', (error) => last.destroy(error));
+    previous = previous.pipe(stage);
+  }
+  last.once('close', () => {
+    source.destroy();
+    for (const stage of stages) stage.destroy();
+  });
+  return last;
+}
+
+/**
+ * Reads a zip file with yauzl over a block-caching reader. The central
+ * directory is listed first, then each planned entry is read from the same
+ * open file. Files of up to 1 MiB are read, inflated and handed to a write
+ * queue whole, so that writing overlaps the inflating of the next entries.
+ * Larger files are streamed.
  */
 export class ZipReader implements ArchiveReader {
   private entries: Entry[] = [];
 
   private constructor(
     private readonly zip: ZipFile,
+    private readonly source: BlockFileReader,
     private readonly file: string,
   ) {}
 
   /** Opens `file`, or throws when it is not a readable zip (extractArchive reports ARCHIVE_INVALID). */
   static async open(file: string): Promise<ZipReader> {
-    // decodeStrings is off so that yauzl neither turns `\` into `/` nor rejects
-    // `..` on its own. resolveEntryPath checks the raw names and reports the entry.
-    const zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true });
-    return new ZipReader(zip, file);
+    const fd = await promisify(openFile)(file, 'r');
+    const source = new BlockFileReader(fd);
+    try {
+      const { size } = await promisify(fstat)(fd);
+      // decodeStrings is off so that yauzl neither turns `\` into `/` nor rejects
+      // `..` on its own. resolveEntryPath checks the raw names and reports the entry.
+      const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true };
+      const zip = await yauzl.fromRandomAccessReaderPromise(source, size, options);
+      return new ZipReader(zip, source, file);
+    } catch (error) {
+      // yauzl releases the reader only through a ZipFile, so a failed open closes the descriptor here.
+      await promisify(closeFile)(fd).catch(() => undefined);
+      throw error;
+    }
   }
 
   async list(visit: (info: ArchiveEntryInfo) => void, signal?: AbortSignal): Promise<ArchiveEntryInfo[]> {
@@ -46,22 +88,58 @@ export class ZipReader implements ArchiveReader {
 
   async extract(plan: ExtractionPlan, budget: ExtractionBudget, signal?: AbortSignal): Promise<PlannedEntry[]> {
     const links: PlannedEntry[] = [];
-    for (const [index, planned] of plan.entries.entries()) {
-      throwIfCancelled(signal);
-      const entry = this.entries[index];
-      if (planned === null || entry === undefined) continue;
-      if (planned.kind === 'symlink') {
-        links.push(planned);
-        continue;
+    const queue = new FileWriteQueue(budget, signal);
+    try {
+      for (const [index, planned] of plan.entries.entries()) {
+        throwIfCancelled(signal);
+        const entry = this.entries[index];
+        if (planned === null || entry === undefined) continue;
+        if (planned.kind === 'symlink') {
+          links.push(planned);
+          continue;
+        }
+        if (entry.uncompressedSize <= WHOLE_FILE_MAX_BYTES && entry.compressedSize <= WHOLE_FILE_MAX_BYTES) {
+          await queue.add(planned, await this.readWhole(entry, planned.name));
+        } else {
+          await writeFileEntry(planned, await this.openStream(entry), budget, signal);
+        }
       }
-      const stream = await this.zip.openReadStreamPromise(entry);
-      await writeFileEntry(planned, stream, budget, signal);
+      await queue.drain();
+    } finally {
+      // A failure must not leave writes running while extractArchive removes the folder.
+      await queue.settle();
+      queue.close();
     }
     return links;
   }
 
   close(): void {
     this.zip.close();
+  }
+
+  /** Returns the content of a small entry, inflated and checked against its declared size. */
+  private async readWhole(entry: Entry, name: string): Promise<Buffer> {
+    const { fileDataStart } = await this.zip.readLocalFileHeaderPromise(entry, { minimal: true });
+    const stored = await this.source.readRange(fileDataStart, entry.compressedSize);
+    if (stored.length !== entry.compressedSize) throw invalidEntry(this.file, name, 'ends before its data does (the archive is truncated)');
+    if (entry.compressionMethod === STORED) return checkSize(this.file, name, stored, entry.uncompressedSize);
+
+    let content: Buffer;
+    try {
+      // The output limit stops a lying header from inflating more than it declares.
+      content = inflateRawSync(stored, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw invalidEntry(this.file, name, `inflates to more than its declared ${entry.uncompressedSize} bytes`);
+      throw invalidEntry(this.file, name, `has corrupt compressed data (${(error as Error).message})`);
+    }
+    return checkSize(this.file, name, content, entry.uncompressedSize);
+  }
+
+  /** Opens a large entry as a stream, inflated in 256 KiB pieces instead of zlib's default 16 KiB. */
+  private async openStream(entry: Entry): Promise<Readable> {
+    if (entry.compressionMethod === STORED) return this.zip.openReadStreamPromise(entry);
+    const raw = await this.zip.openReadStreamPromise(entry, { decodeFileData: false });
+    return chainStreams(raw, createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES }), new ByteCountCheck(entry.uncompressedSize));
   }
 
   private async describe(entry: Entry): Promise<ArchiveEntryInfo> {
@@ -88,6 +166,31 @@ export class ZipReader implements ArchiveReader {
     const chunks: Buffer[] = [];
     for await (const chunk of await this.zip.openReadStreamPromise(entry)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8');
+  }
+}
+
+function checkSize(file: string, name: string, content: Buffer, declared: number): Buffer {
+  if (content.length === declared) return content;
+  throw invalidEntry(file, name, `contains ${content.length} bytes, but its header declares ${declared}`);
+}
+
+/** Passes bytes through and fails when their count differs from the entry's declared size. */
+class ByteCountCheck extends Transform {
+  private count = 0;
+
+  constructor(private readonly expected: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.count += chunk.length;
+    if (this.count > this.expected) callback(new Error(`too many bytes in the entry: expected ${this.expected}, got at least ${this.count}`));
+    else callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.count < this.expected) callback(new Error(`not enough bytes in the entry: expected ${this.expected}, got only ${this.count}`));
+    else callback();
   }
 }
 
