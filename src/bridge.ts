@@ -10,6 +10,9 @@ import type { CheckResult, DownloadResultInfo, InstallResultInfo, VersionInfo } 
 import type { UpdateInfo, UpdateSignature, UpdateState } from '../main/updater/state';
 import type { BackendUpdatesApi, BridgeResult, UpdateStateListener } from '../preload/api';
 
+// The page's Content-Security-Policy forbids eval, so zod must not probe for it with `new Function`.
+z.config({ jitless: true });
+
 /** Name of the meta tag in which the API server puts its per-run token. */
 export const TOKEN_META_NAME = 'backend-updater-token';
 

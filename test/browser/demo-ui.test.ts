@@ -236,6 +236,22 @@ describe('demo UI in Chromium', () => {
     await updatesCard.getByText('Backend 2.1.0 is available.').waitFor();
   }, 90_000);
 
+  it('runs under its CSP without console errors', async () => {
+    const { url } = await startDemo();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+
+    await page.goto(url);
+    await page.getByRole('button', { name: 'Check for updates' }).click();
+    await page.locator('[data-toast-id="update-available-2.1.0"]').waitFor();
+
+    expect(errors).toEqual([]);
+  }, 60_000);
+
   it('fits a small window', async () => {
     const { url } = await startDemo();
     const page = await openPage(url);
