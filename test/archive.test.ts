@@ -470,4 +470,16 @@ describe('extractArchive tar specifics', () => {
     expect(error.code).toBe('UNSAFE_ARCHIVE_ENTRY');
     expect(error.details?.entry).toBe('b.txt');
   });
+
+  it('rejects a hardlink to itself', async () => {
+    // Found by the random-entry property test: "a/C:/.." normalizes to "a", its own target.
+    const archive = await makeTarGz(path.join(tmp, 'self.tar.gz'), [file('main.py', 'ok'), hardlink('a/C:/..', 'a')]);
+    const destination = path.join(tmp, 'out');
+
+    const error = await updateErrorOf(extractArchive({ file: archive, format: 'tar.gz', destination }));
+
+    expect(error.code).toBe('UNSAFE_ARCHIVE_ENTRY');
+    expect(error.details?.entry).toBe('a/C:/..');
+    expect(existsSync(destination)).toBe(false);
+  });
 });

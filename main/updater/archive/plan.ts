@@ -95,12 +95,14 @@ class PlanBuilder {
     if (existing === 'directory' && info.kind === 'directory') return null;
     if (existing !== undefined) throw invalidEntry(info.name, `clashes with another entry at "${key}"`, 'ARCHIVE_INVALID');
 
-    this.nodes.set(key, info.kind);
     if (info.kind === 'directory') {
+      this.nodes.set(key, info.kind);
       this.directories.push(target);
       return null;
     }
+    // The link's own node is recorded after its target is checked, so a hard link cannot name itself.
     const linkTarget = this.linkTargetOf(info, target);
+    this.nodes.set(key, info.kind);
     return { name: info.name, kind: info.kind, path: target, executable: info.executable, linkTarget };
   }
 
