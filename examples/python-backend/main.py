@@ -99,7 +99,7 @@ def stdin_is_pipe():
     """Return True when stdin is a pipe or socket that a parent process keeps open.
 
     Node.js passes a socket pair for stdio 'pipe'; a shell pipe is a FIFO. Other
-    kinds (a terminal, /dev/null, a file) say nothing about a parent.
+    kinds (a terminal, /dev/null, a file) tell nothing about a parent.
     """
     try:
         mode = os.fstat(sys.stdin.fileno()).st_mode

@@ -7,13 +7,13 @@ import { archiveFormat } from '../updater/assets';
 import { findUpdate } from '../updater/check';
 import { UpdateError } from '../updater/errors';
 import { fetchUpdate } from '../updater/fetch-update';
-import { createFeed } from '../updater/feeds';
+import type { ReleaseFeed } from '../updater/feeds/types';
 import { verifyLocalRelease } from '../updater/signature/release-verification';
 import { RELEASE_MANIFEST_NAME } from '../updater/signature/release-manifest';
 import { loadTrustedKeys } from '../updater/signature/trusted-keys';
 import type { UpdateInfo } from '../updater/state';
 import { assertNotBelowVerified, checkFreshness, TrustRecordStore } from '../updater/trust-record';
-import { BackendUpdater } from '../updater/updater';
+import { BackendUpdater, createConfiguredFeed } from '../updater/updater';
 import { sha256File, verifySha256 } from '../updater/verify';
 import { feedOverrides, FEED_OPTIONS, parseCommandArgs, parseVersionOption, requireString, type ParsedValues } from './args';
 import { formatBytes, printResult, progressPrinter } from './output';
@@ -43,8 +43,8 @@ function signatureLine(update: UpdateInfo): string {
   return 'Signature: NOT CHECKED, no trusted public keys are configured (--public-key), so nothing proves who made this release';
 }
 
-function feedFor(config: UpdaterConfig) {
-  return createFeed({ url: config.feedUrl, token: config.token, maxPages: config.maxPages, idleTimeoutMs: config.idleTimeoutMs, logger });
+function feedFor(config: UpdaterConfig): ReleaseFeed {
+  return createConfiguredFeed(config, logger);
 }
 
 export async function checkCommand(args: string[]): Promise<void> {

@@ -41,6 +41,11 @@ export interface BackendUpdaterOptions {
   onInstallStep?: ApplyContext['onStep'];
 }
 
+/** Creates the release feed that a configuration names, with its token, page cap and idle timeout. */
+export function createConfiguredFeed(config: UpdaterConfig, logger: Logger): ReleaseFeed {
+  return createFeed({ url: config.feedUrl, token: config.token, maxPages: config.maxPages, idleTimeoutMs: config.idleTimeoutMs, logger });
+}
+
 /** Errors that come from the archive's content: a new download is needed, not a retry of the same file. */
 const ARCHIVE_CONTENT_ERRORS = new Set<UpdateErrorCode>(['ARCHIVE_INVALID', 'UNSAFE_ARCHIVE_ENTRY', 'ARCHIVE_TOO_LARGE', 'ENTRY_POINT_MISSING', 'VERSION_MISMATCH']);
 
@@ -83,7 +88,7 @@ export class BackendUpdater implements UpdaterService {
     this.downloadRetries = options.downloadRetries ?? 3;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 500;
     this.onInstallStep = options.onInstallStep;
-    const feed = options.feed ?? createFeed({ url: this.config.feedUrl, token: this.config.token, maxPages: this.config.maxPages, idleTimeoutMs: this.config.idleTimeoutMs, logger: this.logger });
+    const feed = options.feed ?? createConfiguredFeed(this.config, this.logger);
     this.feed = new RateLimitedFeed(feed, this.logger);
     this.store = options.store ?? new InstallStore({ home: this.config.home, entryPoint: this.config.backend.entryPoint, logger: this.logger });
     this.supervisor = options.supervisor ?? createSupervisor(this.config, this.logger);

@@ -69,10 +69,10 @@ function collectHeadings(node: HastNode, found: HastNode[]): HastNode[] {
 
 /**
  * Moves the notes' headings below the dialog's h3 "Release notes". The
- * highest level the notes use becomes h4 and the rest keep their distance
- * from it up to h6, so notes that start at h1 map h1 to h4, h2 to h5 and h3
- * to h6, and notes that start at h2 skip no level, which screen readers and
- * axe's heading-order rule expect.
+ * highest level the notes use becomes h4, and the rest keep their distance
+ * from it up to h6. Notes that start at h1 map h1 to h4, h2 to h5 and h3 to
+ * h6. Notes that start at h2 skip no level, as screen readers and axe's
+ * heading-order rule expect.
  */
 function rehypeNestHeadings() {
   return (tree: HastNode): void => {

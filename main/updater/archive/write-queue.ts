@@ -34,7 +34,7 @@ export class FileWriteQueue {
     this.writer = options.useWorker === false ? null : WorkerFileWriter.start(onFailure);
   }
 
-  /** Where the files are written: `worker` for the writer thread, `thread-pool` for async writes. */
+  /** Write path in use: `worker` for the writer thread, `thread-pool` for async writes. */
   get mode(): 'worker' | 'thread-pool' {
     return this.writer === null ? 'thread-pool' : 'worker';
   }

@@ -70,9 +70,9 @@ export type WriteFailureHandler = (error: Error, entry: PlannedEntry | null) => 
 
 /**
  * Writes whole files on a worker thread. Files are copied into batches of up
- * to 2 MiB or 64 files, and each batch is one message, so the thread-pool
- * round trips of four async calls per file turn into synchronous calls on a
- * second thread, beside the decompression on this one.
+ * to 2 MiB or 64 files, and each batch is one message. The four async calls
+ * per file then become synchronous calls on a second thread, which run beside
+ * the decompression on this one.
  */
 export class WorkerFileWriter {
   private readonly free: ArrayBuffer[] = Array.from({ length: BATCH_COUNT }, () => new ArrayBuffer(BATCH_BYTES));

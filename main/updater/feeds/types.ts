@@ -1,7 +1,7 @@
 /** One downloadable file of a release. */
 export interface ReleaseAsset {
   name: string;
-  /** Size in bytes, or null when the feed does not say. */
+  /** Size in bytes, or null when the feed gives none. */
   size: number | null;
   /** URL that serves the bytes. */
   url: string;

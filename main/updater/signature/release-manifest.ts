@@ -83,7 +83,10 @@ export function parseReleaseManifest(text: string, label = RELEASE_MANIFEST_NAME
 /** Formats a manifest as the bytes to sign and publish: assets sorted by name, two-space indent, final newline. */
 export function formatReleaseManifest(manifest: ReleaseManifest): string {
   // Compared by code unit rather than localeCompare, so the order is the same in every locale.
-  const byName = (a: ReleaseManifestAsset, b: ReleaseManifestAsset): number => (a.name === b.name ? 0 : a.name < b.name ? -1 : 1);
+  const byName = (a: ReleaseManifestAsset, b: ReleaseManifestAsset): number => {
+    if (a.name === b.name) return 0;
+    return a.name < b.name ? -1 : 1;
+  };
   const assets = [...manifest.assets].sort(byName).map(({ name, platform, arch, size, sha256 }) => ({ name, platform, arch, size, sha256 }));
   return `${JSON.stringify({ schema: 1, product: manifest.product, version: manifest.version, assets }, null, 2)}\n`;
 }
